@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: release wasm, wasm-bindgen (web target), wasm-opt -Oz, the
+# hand-written JS entry points and their types, and the script-tag bundle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --lib --release --target wasm32-unknown-unknown --quiet
+rm -rf pkg
+mkdir -p pkg
+wasm-bindgen --target web --no-typescript --out-dir pkg --out-name pixy_oidc \
+  target/wasm32-unknown-unknown/release/pixy_oidc.wasm
+# Debian's wasm-opt (108) must be told the features Rust 1.95 emits.
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --strip-debug --strip-producers \
+  -o pkg/pixy_oidc_bg.wasm pkg/pixy_oidc_bg.wasm
+cp src/js/*.js src/js/*.d.ts pkg/
+if [ -f scripts/build-global.mjs ]; then
+  node scripts/build-global.mjs
+fi
+# A .gitignore of "*" inside pkg/ would make npm pack leave every file out.
+rm -f pkg/.gitignore
+echo "built pkg/: $(ls pkg | tr '\n' ' ')"

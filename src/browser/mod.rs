@@ -1,0 +1,27 @@
+//! The browser shell (wasm32 only): performs what `proto` asks and feeds the results back.
+//! Each file wraps one Web API; `api` is the `#[wasm_bindgen]` surface.
+
+mod api;
+mod crypto;
+mod http;
+mod storage;
+mod web;
+
+#[cfg(test)]
+mod tests;
+
+use crate::proto::{Code, Error};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// A thrown JS value, whatever it is (JS can throw anything), as a readable string.
+pub(crate) fn describe_js(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return format!("{}: {}", String::from(e.name()), String::from(e.message()));
+    }
+    v.as_string().unwrap_or_else(|| "an unknown error".into())
+}
+
+/// Wraps a thrown JS value into an error with `code`.
+pub(crate) fn js_error(code: Code, context: &str, v: &JsValue) -> Error {
+    Error::new(code, format!("{context}: {}", describe_js(v)))
+}

@@ -1,0 +1,61 @@
+//! sessionStorage, used for one thing only: the login in flight (verifier, state, nonce) between
+//! the redirect to the provider and the callback. Never for tokens.
+
+use super::{js_error, web};
+use crate::proto::authorize::{PendingLogin, STORAGE_PREFIX};
+use crate::proto::{Code, Result};
+
+fn session_storage() -> Result<web_sys::Storage> {
+    web::window()?
+        .session_storage()
+        .map_err(|e| js_error(Code::StorageError, "sessionStorage", &e))?
+        .ok_or_else(|| {
+            crate::proto::Error::new(Code::StorageError, "sessionStorage is unavailable")
+        })
+}
+
+/// Stores a login in flight under its state.
+pub fn put(pending: &PendingLogin) -> Result<()> {
+    session_storage()?
+        .set_item(
+            &PendingLogin::storage_key(&pending.state),
+            &pending.to_json(),
+        )
+        .map_err(|e| js_error(Code::StorageError, "storing the login in flight", &e))
+}
+
+/// Takes (reads and deletes) the login in flight for `state`: one use only.
+pub fn take(state: &str) -> Option<PendingLogin> {
+    let storage = session_storage().ok()?;
+    let key = PendingLogin::storage_key(state);
+    let text = storage.get_item(&key).ok()??;
+    let _ = storage.remove_item(&key);
+    PendingLogin::from_json(&text)
+}
+
+/// Deletes expired or unreadable logins in flight.
+pub fn sweep(now_ms: f64) {
+    let Ok(storage) = session_storage() else {
+        return;
+    };
+    let len = storage.length().unwrap_or(0);
+    let mut stale = Vec::new();
+    for i in 0..len {
+        if let Ok(Some(key)) = storage.key(i) {
+            if key.starts_with(STORAGE_PREFIX) {
+                let keep = storage
+                    .get_item(&key)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| PendingLogin::from_json(&t))
+                    .is_some_and(|p| !p.is_expired(now_ms));
+                if !keep {
+                    stale.push(key);
+                }
+            }
+        }
+    }
+    for key in stale {
+        let _ = storage.remove_item(&key);
+    }
+}

@@ -1,0 +1,114 @@
+/** pixy-oidc: OpenID Connect for single-page apps. See API.md. */
+
+export type SessionRestore = "auto" | "iframe" | "redirect" | "none";
+
+export interface OidcConfig {
+  /** The provider's issuer URL, compared exactly (trailing slash included). */
+  issuer: string;
+  /** A public client id: there is never a client secret. */
+  clientId: string;
+  /** Default: `location.origin + location.pathname`. */
+  redirectUri?: string;
+  /** Default `["openid", "profile"]`; `openid` is always sent. */
+  scopes?: string[];
+  /** Default: `redirectUri`. */
+  postLogoutRedirectUri?: string;
+  /** Added to every authorization request (`audience`, `ui_locales`, ...). */
+  extraAuthParams?: Record<string, string>;
+  /** Page loaded inside the hidden iframe. Default: `redirectUri`. */
+  silentRedirectUri?: string;
+  /** Default `"auto"`. */
+  sessionRestore?: SessionRestore;
+  /** Tolerance for `exp` / `iat`, default 60. */
+  clockSkewSeconds?: number;
+  /** Accept Entra's `{tenantid}` issuer template for `common` / `organizations`. */
+  entraMultiTenant?: { tenants: string[] | "any" };
+  /** For providers whose logout endpoint is not in discovery. */
+  endSessionEndpoint?: string;
+  /** Added to the logout redirect (Cognito's `logout_uri`, ...). */
+  extraLogoutParams?: Record<string, string>;
+  /** How long a silent (iframe) request may take, default 10000 ms. */
+  silentTimeoutMs?: number;
+  /** How long one HTTP request may take, default 15000 ms. */
+  httpTimeoutMs?: number;
+}
+
+export interface Tokens {
+  accessToken: string;
+  idToken: string;
+  tokenType: "Bearer";
+  scope?: string;
+  /** Epoch milliseconds; `null` when the provider gave no `expires_in`. */
+  accessTokenExpiresAt: number | null;
+}
+
+/** The validated ID token claims. */
+export interface Claims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  [claim: string]: unknown;
+}
+
+export type OidcErrorCode =
+  | "invalid_config"
+  | "network_error"
+  | "timeout"
+  | "http_error"
+  | "invalid_response"
+  | "invalid_metadata"
+  | "issuer_mismatch"
+  | "state_mismatch"
+  | "provider_error"
+  | "invalid_id_token"
+  | "invalid_userinfo"
+  | "not_logged_in"
+  | "login_required"
+  | "session_expired"
+  | "crypto_error"
+  | "storage_error"
+  | "invalid_redirect_to"
+  | "client_secret_required"
+  | "wasm_load_failed"
+  | "internal_error";
+
+export declare class OidcError extends Error {
+  constructor(code: OidcErrorCode, message: string, details?: { error?: string; errorDescription?: string });
+  readonly name: "OidcError";
+  readonly code: OidcErrorCode;
+  /** The provider's own `error`, when it sent one. */
+  readonly error?: string;
+  /** The provider's own `error_description`, when it sent one. */
+  readonly errorDescription?: string;
+}
+
+export type OidcEvent =
+  | { type: "tokensChanged" }
+  | { type: "loggedOut" }
+  | { type: "sessionExpired"; error?: OidcError }
+  | { type: "error"; error: OidcError };
+
+export interface Oidc {
+  readonly isLoggedIn: boolean;
+  readonly claims: Readonly<Claims> | null;
+  /** Full-page redirect to the provider. `redirectTo` must be same-origin. */
+  login(options?: { redirectTo?: string; extraAuthParams?: Record<string, string> }): Promise<never>;
+  /** Fresh tokens: renews first when the access token expires soon. */
+  getTokens(): Promise<Tokens>;
+  /** Forces a renewal. */
+  renewTokens(): Promise<Tokens>;
+  /** The userinfo endpoint; its `sub` must equal the ID token's. */
+  getUserInfo(): Promise<Record<string, unknown> & { sub: string }>;
+  /** Forgets the tokens, then RP-initiated logout at the provider. */
+  logout(options?: { redirectTo?: string }): Promise<never>;
+  subscribe(listener: (event: OidcEvent) => void): () => void;
+}
+
+export declare function createOidc(config: OidcConfig): Promise<Oidc>;
+
+/** Loads the wasm module from a given place (a URL, bytes, a Response or a Module). */
+export declare function initWasm(
+  input?: string | URL | Request | Response | BufferSource | WebAssembly.Module,
+): Promise<unknown>;

@@ -1,0 +1,30 @@
+//! # pixy-oidc
+//!
+//! An OpenID Connect client for single-page apps: the public-client Authorization Code flow with
+//! PKCE (RFC 7636), strict ID token validation (OIDC Core §3.1.3.7), tokens kept in memory only.
+//!
+//! ## Shape
+//!
+//! - [`proto`] is the protocol core. **It does no I/O**: no clock, no randomness, no network, no
+//!   DOM. Time, random bytes and HTTP responses come in as values; requests to make come out as
+//!   values. It is tested natively with `cargo test`.
+//! - `browser` (wasm32 only) is the thin shell: fetch, WebCrypto, sessionStorage for the login in
+//!   flight, `history.replaceState`, and the `#[wasm_bindgen]` surface that `src/js/index.js`
+//!   wraps into the public JavaScript API.
+//!
+//! ## Threat model, honestly
+//!
+//! Tokens live only in the wasm module's memory: never in localStorage, sessionStorage,
+//! IndexedDB, cookies, logs, error messages, or the URL after the callback. Nothing survives the
+//! tab, so nothing is left for a later script, a shared computer or a stolen disk. This does
+//! **not** protect tokens from a script already running in the page (XSS): wasm memory is
+//! readable from JavaScript in the same realm, and such a script can call the library just as
+//! the app does. Short-lived access tokens and rotated refresh tokens limit that damage.
+//!
+//! Only the PKCE verifier, `state` and `nonce` of a login in flight sit in sessionStorage between
+//! the redirect and the callback; they are deleted on use and expire after ten minutes.
+
+pub mod proto;
+
+#[cfg(target_arch = "wasm32")]
+mod browser;

@@ -1,0 +1,311 @@
+//! The authorization request (OIDC Core §3.1.2.1, RFC 7636 §4.3) and the login in flight that
+//! waits in sessionStorage until the callback.
+
+use super::b64;
+use super::config::{check_extra_auth_params, Config};
+use super::discovery::Metadata;
+use super::error::{Code, Error, Result};
+use super::json::{self, ObjectWriter};
+use super::pkce::Verifier;
+use super::url;
+
+/// A login in flight expires after ten minutes (API.md, "Where things live").
+pub const PENDING_TTL_MS: f64 = 10.0 * 60.0 * 1000.0;
+
+/// Random bytes one authorization request consumes: verifier, state, nonce (32 bytes each).
+pub const RANDOM_BYTES: usize = 96;
+
+/// What kind of request started the login: a user's full-page login, or a silent `prompt=none`
+/// attempt (hidden iframe or top-level redirect).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Interactive,
+    SilentIframe,
+    SilentRedirect,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Interactive => "interactive",
+            Mode::SilentIframe => "iframe",
+            Mode::SilentRedirect => "redirect",
+        }
+    }
+    fn parse(s: &str) -> Option<Mode> {
+        Some(match s {
+            "interactive" => Mode::Interactive,
+            "iframe" => Mode::SilentIframe,
+            "redirect" => Mode::SilentRedirect,
+            _ => return None,
+        })
+    }
+}
+
+/// The login in flight: kept in sessionStorage under its `state`, deleted on use.
+#[derive(Debug, PartialEq)]
+pub struct PendingLogin {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: Verifier,
+    pub issuer: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Where the user lands after the callback (absolute, same-origin).
+    pub redirect_to: String,
+    pub created_at_ms: f64,
+    pub mode: Mode,
+}
+
+impl PendingLogin {
+    /// The sessionStorage key of a login in flight.
+    pub fn storage_key(state: &str) -> String {
+        format!("{STORAGE_PREFIX}{state}")
+    }
+
+    pub fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("state", &self.state)
+            .str("nonce", &self.nonce)
+            .str("verifier", self.verifier.secret())
+            .str("issuer", &self.issuer)
+            .str("client_id", &self.client_id)
+            .str("redirect_uri", &self.redirect_uri)
+            .str("redirect_to", &self.redirect_to)
+            .num("created_at_ms", self.created_at_ms)
+            .str("mode", self.mode.as_str())
+            .finish()
+    }
+
+    /// Reads an entry back; anything malformed is treated as no login at all.
+    pub fn from_json(text: &str) -> Option<PendingLogin> {
+        let v = json::parse(text, "the login in flight").ok()?;
+        let s = |k: &str| v.str_member(k).map(str::to_string);
+        Some(PendingLogin {
+            state: s("state")?,
+            nonce: s("nonce")?,
+            verifier: Verifier::from_stored(v.str_member("verifier")?)?,
+            issuer: s("issuer")?,
+            client_id: s("client_id")?,
+            redirect_uri: s("redirect_uri")?,
+            redirect_to: s("redirect_to")?,
+            created_at_ms: v.get("created_at_ms")?.as_f64()?,
+            mode: Mode::parse(v.str_member("mode")?)?,
+        })
+    }
+
+    /// Expired entries, and entries from the future (a clock set back), are not used.
+    pub fn is_expired(&self, now_ms: f64) -> bool {
+        now_ms - self.created_at_ms > PENDING_TTL_MS || self.created_at_ms - now_ms > PENDING_TTL_MS
+    }
+}
+
+/// Keys of logins in flight start with this.
+pub const STORAGE_PREFIX: &str = "pixy-oidc:login:";
+
+/// Options of one authorization request.
+pub struct Options<'a> {
+    /// Absolute, same-origin URL to land on after the callback.
+    pub redirect_to: String,
+    pub extra: &'a [(String, String)],
+    pub mode: Mode,
+    /// Overrides `cfg.redirect_uri` (the silent redirect URI for the iframe).
+    pub redirect_uri: Option<&'a str>,
+}
+
+/// Builds the authorization request URL and the login in flight to store before navigating.
+pub fn request(
+    cfg: &Config,
+    meta: &Metadata,
+    random: &[u8; RANDOM_BYTES],
+    now_ms: f64,
+    opts: Options<'_>,
+) -> Result<(String, PendingLogin)> {
+    check_extra_auth_params(opts.extra)?;
+    let part = |i: usize| -> Result<[u8; 32]> {
+        random
+            .get(i * 32..(i + 1) * 32)
+            .and_then(|s| <[u8; 32]>::try_from(s).ok())
+            .ok_or_else(|| Error::new(Code::CryptoError, "not enough random bytes"))
+    };
+    let verifier = Verifier::from_random(&part(0)?);
+    let state = b64::encode(&part(1)?);
+    let nonce = b64::encode(&part(2)?);
+    let challenge = verifier.challenge();
+    let redirect_uri = opts.redirect_uri.unwrap_or(&cfg.redirect_uri).to_string();
+    let scope = cfg.scopes.join(" ");
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", &cfg.client_id),
+        ("redirect_uri", &redirect_uri),
+        ("scope", &scope),
+        ("state", &state),
+        ("nonce", &nonce),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    // Per-call parameters win over the configured ones.
+    for (k, v) in opts.extra.iter().chain(cfg.extra_auth_params.iter()) {
+        if !pairs.iter().any(|(pk, _)| pk == k) {
+            pairs.push((k, v));
+        }
+    }
+    if opts.mode != Mode::Interactive {
+        pairs.retain(|(k, _)| *k != "prompt");
+        pairs.push(("prompt", "none"));
+    }
+    let url = url::append_query(&meta.authorization_endpoint, &pairs);
+    let pending = PendingLogin {
+        state,
+        nonce,
+        verifier,
+        issuer: cfg.issuer.clone(),
+        client_id: cfg.client_id.clone(),
+        redirect_uri,
+        redirect_to: opts.redirect_to,
+        created_at_ms: now_ms,
+        mode: opts.mode,
+    };
+    Ok((url, pending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::discovery;
+    use super::super::http::Response;
+    use super::*;
+
+    fn setup() -> (Config, Metadata) {
+        let cfg = Config::from_json(
+            r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"http://localhost:5173/cb",
+                "extraAuthParams":{"ui_locales":"de","audience":"api"}}"#,
+            "http://localhost:5173/",
+        )
+        .unwrap();
+        let meta = discovery::parse(
+            &cfg,
+            &Response::json(200, &discovery::tests::doc("https://op.example")),
+        )
+        .unwrap();
+        (cfg, meta)
+    }
+
+    fn random(seed: u8) -> [u8; RANDOM_BYTES] {
+        let mut r = [0u8; RANDOM_BYTES];
+        for (i, b) in r.iter_mut().enumerate() {
+            *b = seed.wrapping_add(i as u8);
+        }
+        r
+    }
+
+    fn query(url: &str) -> Vec<(String, String)> {
+        url::parse_query(url.split_once('?').unwrap().1).unwrap()
+    }
+
+    fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+        q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn builds_a_pkce_s256_request_with_fresh_state_and_nonce() {
+        let (cfg, meta) = setup();
+        let opts = || Options {
+            redirect_to: "http://localhost:5173/".into(),
+            extra: &[],
+            mode: Mode::Interactive,
+            redirect_uri: None,
+        };
+        let (url, pending) = request(&cfg, &meta, &random(1), 1000.0, opts()).unwrap();
+        assert!(url.starts_with("https://op.example/auth?"));
+        let q = query(&url);
+        assert_eq!(param(&q, "response_type"), Some("code"));
+        assert_eq!(param(&q, "client_id"), Some("spa"));
+        assert_eq!(param(&q, "redirect_uri"), Some("http://localhost:5173/cb"));
+        assert_eq!(param(&q, "scope"), Some("openid profile"));
+        assert_eq!(param(&q, "code_challenge_method"), Some("S256"));
+        assert_eq!(
+            param(&q, "code_challenge"),
+            Some(pending.verifier.challenge().as_str())
+        );
+        assert_eq!(param(&q, "state"), Some(pending.state.as_str()));
+        assert_eq!(param(&q, "nonce"), Some(pending.nonce.as_str()));
+        assert_eq!(param(&q, "ui_locales"), Some("de"));
+        assert_eq!(param(&q, "audience"), Some("api"));
+        assert_eq!(pending.state.len(), 43);
+        assert_eq!(pending.nonce.len(), 43);
+        assert_ne!(pending.state, pending.nonce);
+        let (_, other) = request(&cfg, &meta, &random(2), 1000.0, opts()).unwrap();
+        assert_ne!(other.state, pending.state);
+        assert_ne!(other.verifier.secret(), pending.verifier.secret());
+    }
+
+    #[test]
+    fn silent_requests_say_prompt_none() {
+        let (cfg, meta) = setup();
+        let extra = vec![("prompt".to_string(), "login".to_string())];
+        let (url, _) = request(
+            &cfg,
+            &meta,
+            &random(1),
+            0.0,
+            Options {
+                redirect_to: "http://localhost:5173/".into(),
+                extra: &extra,
+                mode: Mode::SilentIframe,
+                redirect_uri: Some("http://localhost:5173/silent"),
+            },
+        )
+        .unwrap();
+        let q = query(&url);
+        assert_eq!(param(&q, "prompt"), Some("none"));
+        assert_eq!(q.iter().filter(|(k, _)| k == "prompt").count(), 1);
+        assert_eq!(
+            param(&q, "redirect_uri"),
+            Some("http://localhost:5173/silent")
+        );
+    }
+
+    #[test]
+    fn login_extra_params_cannot_replace_protocol_params() {
+        let (cfg, meta) = setup();
+        let extra = vec![("code_challenge_method".to_string(), "plain".to_string())];
+        let e = request(
+            &cfg,
+            &meta,
+            &random(1),
+            0.0,
+            Options {
+                redirect_to: "x".into(),
+                extra: &extra,
+                mode: Mode::Interactive,
+                redirect_uri: None,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.code, Code::InvalidConfig);
+    }
+
+    #[test]
+    fn pending_login_round_trips_and_expires_after_ten_minutes() {
+        let (cfg, meta) = setup();
+        let (_, p) = request(
+            &cfg,
+            &meta,
+            &random(3),
+            5_000.0,
+            Options {
+                redirect_to: "http://localhost:5173/a".into(),
+                extra: &[],
+                mode: Mode::Interactive,
+                redirect_uri: None,
+            },
+        )
+        .unwrap();
+        let back = PendingLogin::from_json(&p.to_json()).unwrap();
+        assert_eq!(back, p);
+        assert!(!p.is_expired(5_000.0 + PENDING_TTL_MS));
+        assert!(p.is_expired(5_001.0 + PENDING_TTL_MS));
+        assert!(PendingLogin::from_json("{}").is_none());
+        assert!(PendingLogin::from_json("garbage").is_none());
+    }
+}

@@ -1,0 +1,346 @@
+//! The options of `createOidc` (see API.md), read from the JSON text of the JavaScript object and
+//! checked once, so that everything later can rely on them.
+
+use super::error::{clip, Code, Error, Result};
+use super::json::{self, Value};
+use super::url;
+
+/// How `createOidc` restores a session without user interaction (API.md, "createOidc").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionRestore {
+    Auto,
+    Iframe,
+    Redirect,
+    None,
+}
+
+/// Which tenants an Entra multi-tenant authority may sign in (`entraMultiTenant`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tenants {
+    /// Every tenant in the world, said in so many words.
+    Any,
+    List(Vec<String>),
+}
+
+/// The checked configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub issuer: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub post_logout_redirect_uri: String,
+    pub extra_auth_params: Vec<(String, String)>,
+    pub silent_redirect_uri: String,
+    pub session_restore: SessionRestore,
+    pub clock_skew_s: f64,
+    pub entra_multi_tenant: Option<Tenants>,
+    pub end_session_endpoint: Option<String>,
+    pub extra_logout_params: Vec<(String, String)>,
+    /// How long a silent (iframe) request may take.
+    pub silent_timeout_ms: f64,
+    /// How long one HTTP request may take.
+    pub http_timeout_ms: f64,
+}
+
+/// Authorization request parameters the library owns; `extraAuthParams` may not set them.
+pub const RESERVED_AUTH_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "request",
+    "request_uri",
+];
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::new(Code::InvalidConfig, msg)
+}
+
+fn opt_string(v: &Value, key: &str) -> Result<Option<String>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(format!("`{key}` must be a string"))),
+    }
+}
+
+fn string_map(v: &Value, key: &str) -> Result<Vec<(String, String)>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Obj(members)) => members
+            .iter()
+            .filter(|(_, v)| !matches!(v, Value::Null))
+            .map(|(k, v)| match v {
+                Value::Str(s) => Ok((k.clone(), s.clone())),
+                Value::Num(n) => Ok((k.clone(), format!("{n}"))),
+                Value::Bool(b) => Ok((k.clone(), format!("{b}"))),
+                _ => Err(bad(format!("`{key}.{k}` must be a string"))),
+            })
+            .collect(),
+        Some(_) => Err(bad(format!("`{key}` must be an object of strings"))),
+    }
+}
+
+/// Reads a JSON object of strings, such as `login({ extraAuthParams })`.
+pub fn string_pairs(text: &str, what: &str) -> Result<Vec<(String, String)>> {
+    let v = json::parse(text, what).map_err(|e| bad(e.message))?;
+    let wrapped = Value::Obj(vec![(what.to_string(), v)]);
+    string_map(&wrapped, what)
+}
+
+fn http_url(value: &str, key: &str) -> Result<()> {
+    let parts = url::split(value).ok_or_else(|| {
+        bad(format!(
+            "`{key}` must be an absolute http(s) URL, got {:?}",
+            clip(value, 200)
+        ))
+    })?;
+    if parts.fragment.is_some() {
+        return Err(bad(format!("`{key}` must not have a fragment")));
+    }
+    Ok(())
+}
+
+/// Extra parameters may not take over the ones the protocol depends on.
+pub fn check_extra_auth_params(params: &[(String, String)]) -> Result<()> {
+    match params
+        .iter()
+        .find(|(k, _)| RESERVED_AUTH_PARAMS.contains(&k.as_str()))
+    {
+        Some((k, _)) => Err(bad(format!(
+            "extraAuthParams may not set `{k}`: pixy-oidc sets it itself"
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl Config {
+    /// Reads the configuration. `page_url` is the page's `origin + pathname`, the default
+    /// `redirectUri`.
+    pub fn from_json(text: &str, page_url: &str) -> Result<Config> {
+        let v = json::parse(text, "the configuration").map_err(|e| bad(e.message))?;
+        if !v.is_object() {
+            return Err(bad("createOidc expects an object"));
+        }
+        let issuer = opt_string(&v, "issuer")?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("`issuer` is required"))?;
+        let parts = url::split(&issuer).ok_or_else(|| {
+            bad(format!(
+                "`issuer` must be an absolute https URL, got {:?}",
+                clip(&issuer, 200)
+            ))
+        })?;
+        if parts.query.is_some() || parts.fragment.is_some() {
+            return Err(bad(
+                "`issuer` must not have a query or fragment (OIDC Discovery §2)",
+            ));
+        }
+        if !parts.scheme.eq_ignore_ascii_case("https") && !url::is_loopback_host(parts.host()) {
+            return Err(bad(format!(
+                "`issuer` must use https (plain http is accepted for loopback hosts only), got {:?}",
+                clip(&issuer, 200)
+            )));
+        }
+        let client_id = opt_string(&v, "clientId")?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("`clientId` is required"))?;
+        let redirect_uri = opt_string(&v, "redirectUri")?.unwrap_or_else(|| page_url.to_string());
+        http_url(&redirect_uri, "redirectUri")?;
+        let post_logout_redirect_uri =
+            opt_string(&v, "postLogoutRedirectUri")?.unwrap_or_else(|| redirect_uri.clone());
+        http_url(&post_logout_redirect_uri, "postLogoutRedirectUri")?;
+        let silent_redirect_uri =
+            opt_string(&v, "silentRedirectUri")?.unwrap_or_else(|| redirect_uri.clone());
+        http_url(&silent_redirect_uri, "silentRedirectUri")?;
+
+        let mut scopes = vec!["openid".to_string()];
+        match v.get("scopes") {
+            None | Some(Value::Null) => scopes.push("profile".into()),
+            Some(Value::Arr(items)) => {
+                for item in items {
+                    let s = item
+                        .as_str()
+                        .filter(|s| !s.is_empty() && !s.contains(' '))
+                        .ok_or_else(|| {
+                            bad("`scopes` must be an array of scope names without spaces")
+                        })?;
+                    if !scopes.iter().any(|x| x == s) {
+                        scopes.push(s.to_string());
+                    }
+                }
+            }
+            Some(_) => return Err(bad("`scopes` must be an array of strings")),
+        }
+
+        let extra_auth_params = string_map(&v, "extraAuthParams")?;
+        check_extra_auth_params(&extra_auth_params)?;
+        let extra_logout_params = string_map(&v, "extraLogoutParams")?;
+
+        let session_restore = match opt_string(&v, "sessionRestore")?.as_deref() {
+            None | Some("auto") => SessionRestore::Auto,
+            Some("iframe") => SessionRestore::Iframe,
+            Some("redirect") => SessionRestore::Redirect,
+            Some("none") => SessionRestore::None,
+            Some(other) => return Err(bad(format!(
+                "`sessionRestore` must be \"auto\", \"iframe\", \"redirect\" or \"none\", got {:?}",
+                clip(other, 40)
+            ))),
+        };
+        let number = |key: &str, default: f64, max: f64| -> Result<f64> {
+            match v.get(key) {
+                None | Some(Value::Null) => Ok(default),
+                Some(Value::Num(n)) if *n >= 0.0 && *n <= max => Ok(*n),
+                Some(_) => Err(bad(format!("`{key}` must be a number from 0 to {max}"))),
+            }
+        };
+        let clock_skew_s = number("clockSkewSeconds", 60.0, 600.0)?;
+        let silent_timeout_ms = number("silentTimeoutMs", 10_000.0, 120_000.0)?;
+        let http_timeout_ms = number("httpTimeoutMs", 15_000.0, 120_000.0)?;
+
+        let end_session_endpoint = opt_string(&v, "endSessionEndpoint")?;
+        if let Some(e) = &end_session_endpoint {
+            http_url(e, "endSessionEndpoint")?;
+        }
+
+        let entra_multi_tenant =
+            match v.get("entraMultiTenant") {
+                None | Some(Value::Null) => None,
+                Some(e) => Some(match e.get("tenants") {
+                    Some(Value::Str(s)) if s == "any" => Tenants::Any,
+                    Some(Value::Arr(items)) => Tenants::List(
+                        items
+                            .iter()
+                            .map(|t| {
+                                t.as_str()
+                                    .filter(|t| super::id_token::is_guid(t))
+                                    .map(|t| t.to_ascii_lowercase())
+                                    .ok_or_else(|| {
+                                        bad("`entraMultiTenant.tenants` must list tenant GUIDs")
+                                    })
+                            })
+                            .collect::<Result<_>>()?,
+                    ),
+                    _ => return Err(bad(
+                        "`entraMultiTenant` needs `tenants`: an array of tenant ids, or \"any\"",
+                    )),
+                }),
+            };
+
+        Ok(Config {
+            issuer,
+            client_id,
+            redirect_uri,
+            scopes,
+            post_logout_redirect_uri,
+            extra_auth_params,
+            silent_redirect_uri,
+            session_restore,
+            clock_skew_s,
+            entra_multi_tenant,
+            end_session_endpoint,
+            extra_logout_params,
+            silent_timeout_ms,
+            http_timeout_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "http://localhost:5173/app";
+
+    #[test]
+    fn defaults_follow_api_md() {
+        let c = Config::from_json(
+            r#"{"issuer":"https://idp.example/realms/demo","clientId":"spa"}"#,
+            PAGE,
+        )
+        .unwrap();
+        assert_eq!(c.redirect_uri, PAGE);
+        assert_eq!(c.post_logout_redirect_uri, PAGE);
+        assert_eq!(c.silent_redirect_uri, PAGE);
+        assert_eq!(c.scopes, vec!["openid", "profile"]);
+        assert_eq!(c.session_restore, SessionRestore::Auto);
+        assert_eq!(c.clock_skew_s, 60.0);
+        assert!(c.entra_multi_tenant.is_none());
+    }
+
+    #[test]
+    fn openid_is_always_sent_once() {
+        let c = Config::from_json(
+            r#"{"issuer":"https://i.example","clientId":"c","scopes":["email","openid","email"]}"#,
+            PAGE,
+        )
+        .unwrap();
+        assert_eq!(c.scopes, vec!["openid", "email"]);
+    }
+
+    #[test]
+    fn refuses_unusable_configs() {
+        for (json, needle) in [
+            (r#"{}"#, "`issuer` is required"),
+            (
+                r#"{"issuer":"https://i.example"}"#,
+                "`clientId` is required",
+            ),
+            (
+                r#"{"issuer":"i.example","clientId":"c"}"#,
+                "absolute https URL",
+            ),
+            (
+                r#"{"issuer":"http://idp.example","clientId":"c"}"#,
+                "must use https",
+            ),
+            (
+                r#"{"issuer":"https://i.example?x=1","clientId":"c"}"#,
+                "query",
+            ),
+            (
+                r#"{"issuer":"https://i.example","clientId":"c","extraAuthParams":{"state":"x"}}"#,
+                "may not set `state`",
+            ),
+            (
+                r#"{"issuer":"https://i.example","clientId":"c","sessionRestore":"magic"}"#,
+                "sessionRestore",
+            ),
+            (
+                r#"{"issuer":"https://i.example","clientId":"c","entraMultiTenant":{}}"#,
+                "tenants",
+            ),
+            (
+                r#"{"issuer":"https://i.example","clientId":"c","entraMultiTenant":{"tenants":["x"]}}"#,
+                "GUID",
+            ),
+            (
+                r#"{"issuer":"https://i.example","clientId":"c","clockSkewSeconds":-1}"#,
+                "clockSkewSeconds",
+            ),
+            (r#"[]"#, "expects an object"),
+        ] {
+            let e = Config::from_json(json, PAGE).unwrap_err();
+            assert_eq!(e.code, Code::InvalidConfig);
+            assert!(e.message.contains(needle), "{json}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn http_issuer_is_fine_on_loopback() {
+        assert!(
+            Config::from_json(r#"{"issuer":"http://127.0.0.1:9090","clientId":"c"}"#, PAGE).is_ok()
+        );
+        assert!(Config::from_json(
+            r#"{"issuer":"http://localhost:8080/realms/x","clientId":"c"}"#,
+            PAGE
+        )
+        .is_ok());
+    }
+}

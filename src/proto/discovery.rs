@@ -1,0 +1,267 @@
+//! OpenID Connect Discovery 1.0: the metadata URL (§4) and the checks on the document (§4.3).
+
+use super::config::Config;
+use super::error::{clip, Code, Error, Result};
+use super::http::{self, Response};
+use super::url;
+
+/// The provider metadata the client uses. Endpoints come only from here (never derived from the
+/// issuer), except the logout endpoint, which a config may supply for providers that do not
+/// publish one (Cognito, Auth0's older one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// The `issuer` member verbatim. For an Entra multi-tenant authority it is the template
+    /// holding `{tenantid}`.
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub userinfo_endpoint: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    /// RFC 9207 §3: the provider promises `iss` in every authorization response.
+    pub iss_parameter_supported: bool,
+}
+
+/// `{issuer}/.well-known/openid-configuration`, with one trailing `/` of the issuer dropped
+/// first so that issuers ending in `/` (Auth0, authentik) do not produce `//`.
+pub fn url(issuer: &str) -> String {
+    let base = issuer.strip_suffix('/').unwrap_or(issuer);
+    format!("{base}/.well-known/openid-configuration")
+}
+
+/// The placeholder of Entra's multi-tenant issuer template.
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// Whether `template` (with exactly one `{tenantid}`) becomes `configured` when the placeholder
+/// is replaced by one path segment such as `common` or `organizations`.
+pub fn entra_template_matches(template: &str, configured: &str) -> bool {
+    if template.matches(TENANT_PLACEHOLDER).count() != 1 {
+        return false;
+    }
+    let Some((prefix, suffix)) = template.split_once(TENANT_PLACEHOLDER) else {
+        return false;
+    };
+    configured.len() > prefix.len() + suffix.len()
+        && configured.starts_with(prefix)
+        && configured.ends_with(suffix)
+        && configured
+            .get(prefix.len()..configured.len() - suffix.len())
+            .is_some_and(|seg| !seg.contains('/') && !seg.is_empty())
+}
+
+/// Validates the discovery response against the configuration.
+pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
+    let doc = http::json_object(resp, "the discovery document")?;
+    let issuer = doc.str_member("issuer").ok_or_else(|| {
+        Error::new(
+            Code::InvalidMetadata,
+            "the discovery document has no `issuer`",
+        )
+    })?;
+    let issuer_ok = if cfg.entra_multi_tenant.is_some() {
+        entra_template_matches(issuer, &cfg.issuer)
+    } else {
+        issuer == cfg.issuer
+    };
+    if !issuer_ok {
+        let expected = if cfg.entra_multi_tenant.is_some() {
+            format!(
+                "an Entra issuer template with one {TENANT_PLACEHOLDER} in place of the tenant of {:?}",
+                cfg.issuer
+            )
+        } else {
+            format!("exactly {:?}", cfg.issuer)
+        };
+        return Err(Error::new(
+            Code::IssuerMismatch,
+            format!(
+                "the discovery document's issuer must be {expected}, got {:?}",
+                clip(issuer, 300)
+            ),
+        ));
+    }
+    let issuer_is_https = cfg
+        .issuer
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    let endpoint = |key: &str| -> Result<Option<String>> {
+        match doc.get(key) {
+            None => Ok(None),
+            Some(v) => {
+                let s = v.as_str().ok_or_else(|| {
+                    Error::new(
+                        Code::InvalidMetadata,
+                        format!("`{key}` in the discovery document must be a string"),
+                    )
+                })?;
+                let parts = url::split(s).ok_or_else(|| {
+                    Error::new(
+                        Code::InvalidMetadata,
+                        format!(
+                            "`{key}` must be an absolute http(s) URL, got {:?}",
+                            clip(s, 200)
+                        ),
+                    )
+                })?;
+                // No downgrade: an https issuer's endpoints are https, except loopback in dev.
+                if issuer_is_https
+                    && !parts.scheme.eq_ignore_ascii_case("https")
+                    && !url::is_loopback_host(parts.host())
+                {
+                    return Err(Error::new(
+                        Code::InvalidMetadata,
+                        format!(
+                            "`{key}` must use https like the issuer, got {:?}",
+                            clip(s, 200)
+                        ),
+                    ));
+                }
+                Ok(Some(s.to_string()))
+            }
+        }
+    };
+    let required = |key: &str| -> Result<String> {
+        endpoint(key)?.ok_or_else(|| {
+            Error::new(
+                Code::InvalidMetadata,
+                format!("the discovery document has no `{key}`"),
+            )
+        })
+    };
+    Ok(Metadata {
+        authorization_endpoint: required("authorization_endpoint")?,
+        token_endpoint: required("token_endpoint")?,
+        jwks_uri: required("jwks_uri")?,
+        userinfo_endpoint: endpoint("userinfo_endpoint")?,
+        end_session_endpoint: match &cfg.end_session_endpoint {
+            Some(e) => Some(e.clone()),
+            None => endpoint("end_session_endpoint")?,
+        },
+        revocation_endpoint: endpoint("revocation_endpoint")?,
+        iss_parameter_supported: doc
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        issuer: issuer.to_string(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn cfg(issuer: &str) -> Config {
+        Config::from_json(
+            &format!(r#"{{"issuer":"{issuer}","clientId":"spa"}}"#),
+            "http://localhost:5173/",
+        )
+        .unwrap()
+    }
+
+    pub fn doc(issuer: &str) -> String {
+        let base = issuer.trim_end_matches('/');
+        format!(
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"{base}/auth","token_endpoint":"{base}/token",
+            "jwks_uri":"{base}/jwks","userinfo_endpoint":"{base}/me","end_session_endpoint":"{base}/logout"}}"#
+        )
+    }
+
+    #[test]
+    fn discovery_url_never_doubles_the_slash() {
+        assert_eq!(
+            url("https://t.eu.auth0.com/"),
+            "https://t.eu.auth0.com/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            url("https://kc/realms/demo"),
+            "https://kc/realms/demo/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn rp_discovery_openid_configuration_accepts_endpoints_from_the_document() {
+        let m = parse(
+            &cfg("https://op.example"),
+            &Response::json(200, &doc("https://op.example")),
+        )
+        .unwrap();
+        assert_eq!(m.token_endpoint, "https://op.example/token");
+        assert_eq!(m.jwks_uri, "https://op.example/jwks");
+        assert!(!m.iss_parameter_supported);
+    }
+
+    #[test]
+    fn rp_discovery_issuer_not_matching_config_rejects() {
+        for (configured, served) in [
+            ("https://op.example", "https://op.example/"),
+            ("https://op.example/", "https://op.example"),
+            ("https://op.example", "https://OP.example"),
+            ("https://op.example", "https://evil.example"),
+        ] {
+            let e = parse(&cfg(configured), &Response::json(200, &doc(served))).unwrap_err();
+            assert_eq!(e.code, Code::IssuerMismatch, "{configured} vs {served}");
+        }
+    }
+
+    #[test]
+    fn trailing_slash_issuer_matches_exactly() {
+        assert!(parse(
+            &cfg("https://t.auth0.com/"),
+            &Response::json(200, &doc("https://t.auth0.com/"))
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn metadata_gaps_are_not_errors() {
+        // No code_challenge_methods_supported, no none auth method, no end_session_endpoint.
+        let body = r#"{"issuer":"https://op.example","authorization_endpoint":"https://a.example/authorize",
+            "token_endpoint":"https://a.example/token","jwks_uri":"https://op.example/keys"}"#;
+        let m = parse(&cfg("https://op.example"), &Response::json(200, body)).unwrap();
+        assert_eq!(m.authorization_endpoint, "https://a.example/authorize");
+        assert!(m.end_session_endpoint.is_none());
+    }
+
+    #[test]
+    fn missing_or_downgraded_endpoints_are_invalid_metadata() {
+        let no_token = r#"{"issuer":"https://op.example","authorization_endpoint":"https://op.example/a","jwks_uri":"https://op.example/k"}"#;
+        let e = parse(&cfg("https://op.example"), &Response::json(200, no_token)).unwrap_err();
+        assert_eq!(e.code, Code::InvalidMetadata);
+        assert!(e.message.contains("token_endpoint"));
+        let http = doc("https://op.example")
+            .replace("https://op.example/token", "http://op.example/token");
+        assert_eq!(
+            parse(&cfg("https://op.example"), &Response::json(200, &http))
+                .unwrap_err()
+                .code,
+            Code::InvalidMetadata
+        );
+    }
+
+    #[test]
+    fn entra_template_only_with_the_opt_in() {
+        let tmpl = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let configured = "https://login.microsoftonline.com/common/v2.0";
+        assert_eq!(
+            parse(&cfg(configured), &Response::json(200, &doc(tmpl)))
+                .unwrap_err()
+                .code,
+            Code::IssuerMismatch
+        );
+        let mut c = cfg(configured);
+        c.entra_multi_tenant = Some(super::super::config::Tenants::Any);
+        assert_eq!(
+            parse(&c, &Response::json(200, &doc(tmpl))).unwrap().issuer,
+            tmpl
+        );
+        assert!(!entra_template_matches(
+            "https://x/{tenantid}/{tenantid}",
+            "https://x/a/a"
+        ));
+        assert!(!entra_template_matches(
+            tmpl,
+            "https://login.microsoftonline.com/a/b/v2.0"
+        ));
+    }
+}

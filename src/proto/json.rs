@@ -1,0 +1,408 @@
+//! A small, strict JSON (RFC 8259) reader and writer.
+//!
+//! Hand-written instead of serde_json because it costs a fraction of the wasm bytes and every
+//! failure is an [`Error`] rather than a panic: nesting is bounded, duplicate object members
+//! are refused (RFC 7515 §5.2 allows a JWS reader to reject them), and numbers are `f64`.
+
+use super::error::{Code, Error, Result};
+
+/// Nesting deeper than this is refused: no legitimate OIDC document comes close.
+const MAX_DEPTH: usize = 32;
+
+/// A parsed JSON value. Object members keep their order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Value>),
+    Obj(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// The member `key` of an object; `None` for a missing member or a non-object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Obj(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn is_object(&self) -> bool {
+        matches!(self, Value::Obj(_))
+    }
+    /// A string member, `None` when missing or of another type.
+    pub fn str_member(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Parses a whole JSON text. `what` names the document in error messages.
+pub fn parse(text: &str, what: &str) -> Result<Value> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+        what,
+    };
+    p.ws();
+    let v = p.value(0)?;
+    p.ws();
+    if p.i != p.s.len() {
+        return Err(p.err("unexpected text after the JSON value"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    what: &'a str,
+}
+
+impl Parser<'_> {
+    fn err(&self, why: &str) -> Error {
+        Error::new(
+            Code::InvalidResponse,
+            format!("{} is not valid JSON: {why} at byte {}", self.what, self.i),
+        )
+    }
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        if self.s.get(self.i..self.i + lit.len()) == Some(lit) {
+            self.i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => Ok(Value::Str(self.string()?)),
+            Some(b't') if self.eat(b"true") => Ok(Value::Bool(true)),
+            Some(b'f') if self.eat(b"false") => Ok(Value::Bool(false)),
+            Some(b'n') if self.eat(b"null") => Ok(Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected character")),
+            None => Err(self.err("unexpected end")),
+        }
+    }
+    fn object(&mut self, depth: usize) -> Result<Value> {
+        self.i += 1;
+        let mut members: Vec<(String, Value)> = Vec::new();
+        self.ws();
+        if self.eat(b"}") {
+            return Ok(Value::Obj(members));
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.err("expected a member name"));
+            }
+            let key = self.string()?;
+            if members.iter().any(|(k, _)| *k == key) {
+                return Err(self.err("duplicate member name"));
+            }
+            self.ws();
+            if !self.eat(b":") {
+                return Err(self.err("expected `:`"));
+            }
+            self.ws();
+            let v = self.value(depth + 1)?;
+            members.push((key, v));
+            self.ws();
+            if self.eat(b",") {
+                continue;
+            }
+            if self.eat(b"}") {
+                return Ok(Value::Obj(members));
+            }
+            return Err(self.err("expected `,` or `}`"));
+        }
+    }
+    fn array(&mut self, depth: usize) -> Result<Value> {
+        self.i += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.eat(b"]") {
+            return Ok(Value::Arr(items));
+        }
+        loop {
+            self.ws();
+            items.push(self.value(depth + 1)?);
+            self.ws();
+            if self.eat(b",") {
+                continue;
+            }
+            if self.eat(b"]") {
+                return Ok(Value::Arr(items));
+            }
+            return Err(self.err("expected `,` or `]`"));
+        }
+    }
+    fn number(&mut self) -> Result<Value> {
+        let start = self.i;
+        self.eat(b"-");
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.err("bad number")),
+        }
+        if self.eat(b".") {
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err("bad number"));
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err("bad number"));
+            }
+            self.digits();
+        }
+        let text = self
+            .s
+            .get(start..self.i)
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .ok_or_else(|| self.err("bad number"))?;
+        text.parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Value::Num)
+            .ok_or_else(|| self.err("bad number"))
+    }
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+    }
+    fn hex4(&mut self) -> Result<u32> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = match self.peek() {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return Err(self.err("bad \\u escape")),
+            };
+            v = v * 16 + u32::from(d);
+            self.i += 1;
+        }
+        Ok(v)
+    }
+    fn string(&mut self) -> Result<String> {
+        self.i += 1; // opening quote
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let c = self.peek().ok_or_else(|| self.err("unterminated string"))?;
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let e = self.peek().ok_or_else(|| self.err("unterminated string"))?;
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let cp = if (0xD800..0xDC00).contains(&hi) {
+                                if !self.eat(b"\\u") {
+                                    return Err(self.err("lone surrogate"));
+                                }
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(self.err("lone surrogate"));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(cp).ok_or_else(|| self.err("lone surrogate"))?
+                        }
+                        _ => return Err(self.err("bad escape")),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                0x00..=0x1f => return Err(self.err("control character in string")),
+                _ => out.push(c),
+            }
+        }
+        String::from_utf8(out).map_err(|_| self.err("invalid UTF-8 in string"))
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Builds a flat JSON object from string and number members, in order.
+#[derive(Default)]
+pub struct ObjectWriter {
+    out: String,
+}
+
+impl ObjectWriter {
+    pub fn new() -> Self {
+        ObjectWriter { out: "{".into() }
+    }
+    fn key(&mut self, k: &str) {
+        if self.out.len() > 1 {
+            self.out.push(',');
+        }
+        write_str(&mut self.out, k);
+        self.out.push(':');
+    }
+    pub fn str(mut self, k: &str, v: &str) -> Self {
+        self.key(k);
+        write_str(&mut self.out, v);
+        self
+    }
+    pub fn opt_str(self, k: &str, v: Option<&str>) -> Self {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self,
+        }
+    }
+    pub fn num(mut self, k: &str, v: f64) -> Self {
+        self.key(k);
+        if v.is_finite() {
+            self.out.push_str(&format!("{v}"));
+        } else {
+            self.out.push_str("null");
+        }
+        self
+    }
+    pub fn raw(mut self, k: &str, json: &str) -> Self {
+        self.key(k);
+        self.out.push_str(json);
+        self
+    }
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_nested_documents() {
+        let v = parse(
+            r#"{"a":[1,2.5,-3e2,true,null],"b":{"c":"x\"\u00e9\ud83d\ude00"}}"#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(v.get("a").unwrap().as_array().unwrap().len(), 5);
+        assert_eq!(v.get("b").unwrap().str_member("c"), Some("x\"é😀"));
+    }
+
+    #[test]
+    fn refuses_malformed_input_with_a_code() {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "{\"a\":1}x",
+            "nul",
+            "<html>",
+            "\"a\nb\"",
+            "{\"a\":1,\"a\":2}",
+            "1e999",
+        ] {
+            let e = parse(bad, "the test document").unwrap_err();
+            assert_eq!(e.code, Code::InvalidResponse, "{bad:?}");
+            assert!(e.message.starts_with("the test document is not valid JSON"));
+        }
+    }
+
+    #[test]
+    fn bounds_nesting_instead_of_overflowing_the_stack() {
+        let deep = "[".repeat(100_000);
+        assert!(parse(&deep, "t")
+            .unwrap_err()
+            .message
+            .contains("nesting too deep"));
+    }
+
+    #[test]
+    fn writer_round_trips() {
+        let s = ObjectWriter::new()
+            .str("k", "a\"b\\c\n\u{1}")
+            .num("n", 1.5)
+            .opt_str("missing", None)
+            .finish();
+        let v = parse(&s, "t").unwrap();
+        assert_eq!(v.str_member("k"), Some("a\"b\\c\n\u{1}"));
+        assert_eq!(v.get("n").unwrap().as_f64(), Some(1.5));
+        assert!(v.get("missing").is_none());
+    }
+}

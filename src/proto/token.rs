@@ -1,0 +1,259 @@
+//! The token endpoint: code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5) and refresh (RFC 6749 §6),
+//! and the response checks (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+
+use super::callback::ValidatedCallback;
+use super::config::Config;
+use super::discovery::Metadata;
+use super::error::{clip, Code, Error, Result};
+use super::http::{self, Response};
+use super::json::Value;
+use super::url;
+use core::fmt;
+
+/// A token. `Debug` prints `[redacted]`, so no token reaches a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A form POST to make.
+#[derive(Debug)]
+pub struct Request {
+    pub url: String,
+    /// `application/x-www-form-urlencoded`.
+    pub body: String,
+}
+
+/// What the code exchange must remember to validate its response.
+#[derive(Debug)]
+pub struct Exchange {
+    pub nonce: String,
+    pub redirect_to: String,
+    pub mode: super::authorize::Mode,
+}
+
+/// The authorization-code grant. Consumes the validated callback, so a code is redeemed once.
+/// The `redirect_uri` is the one of the authorization request, byte for byte.
+pub fn code_request(cfg: &Config, meta: &Metadata, cb: ValidatedCallback) -> (Request, Exchange) {
+    let mode = cb.mode();
+    let redirect_to = cb.redirect_to().to_string();
+    let (code, redirect_uri, verifier, nonce) = cb.into_parts();
+    let body = url::form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", &redirect_uri),
+        ("client_id", &cfg.client_id),
+        ("code_verifier", verifier.secret()),
+    ]);
+    (
+        Request {
+            url: meta.token_endpoint.clone(),
+            body,
+        },
+        Exchange {
+            nonce,
+            redirect_to,
+            mode,
+        },
+    )
+}
+
+/// The refresh-token grant (RFC 6749 §6). Public client: `client_id`, no secret.
+pub fn refresh_request(cfg: &Config, meta: &Metadata, refresh_token: &Secret) -> Request {
+    Request {
+        url: meta.token_endpoint.clone(),
+        body: url::form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", &cfg.client_id),
+        ]),
+    }
+}
+
+/// A successful token response.
+#[derive(Clone, Debug)]
+pub struct TokenResponse {
+    pub access_token: Secret,
+    pub token_type: String,
+    pub id_token: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    pub scope: Option<String>,
+    /// Seconds. Number or numeric string; absent is fine.
+    pub expires_in: Option<f64>,
+}
+
+/// Checks a token endpoint response. OAuth errors keep the provider's `error` and
+/// `error_description`; a provider that wants a client secret (Google's web clients) gets its own
+/// code, since no browser-only client can ever satisfy it.
+pub fn parse(resp: &Response) -> Result<TokenResponse> {
+    let v = http::json_object(resp, "the token response").map_err(secret_required)?;
+    let string = |k: &str| -> Result<Option<String>> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::new(
+                Code::InvalidResponse,
+                format!("the token response's `{k}` must be a string"),
+            )),
+        }
+    };
+    let access_token = string("access_token")?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                Code::InvalidResponse,
+                "the token response has no `access_token`",
+            )
+        })?;
+    let token_type = string("token_type")?.ok_or_else(|| {
+        Error::new(
+            Code::InvalidResponse,
+            "the token response has no `token_type`",
+        )
+    })?;
+    // RFC 6749 §5.1: case-insensitive (old Keycloak sends `bearer`).
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(Error::new(
+            Code::InvalidResponse,
+            format!(
+                "the token response's `token_type` must be Bearer, got {:?}",
+                clip(&token_type, 40)
+            ),
+        ));
+    }
+    let expires_in = match v.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(Value::Num(n)) if *n >= 0.0 => Some(*n),
+        Some(Value::Str(s)) => Some(
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| {
+                    Error::new(
+                        Code::InvalidResponse,
+                        "the token response's `expires_in` is not a number",
+                    )
+                })?,
+        ),
+        Some(_) => {
+            return Err(Error::new(
+                Code::InvalidResponse,
+                "the token response's `expires_in` is not a number",
+            ))
+        }
+    };
+    Ok(TokenResponse {
+        access_token: Secret(access_token),
+        token_type: "Bearer".into(),
+        id_token: string("id_token")?.filter(|s| !s.is_empty()).map(Secret),
+        refresh_token: string("refresh_token")?
+            .filter(|s| !s.is_empty())
+            .map(Secret),
+        scope: string("scope")?,
+        expires_in,
+    })
+}
+
+fn secret_required(e: Error) -> Error {
+    let wants_secret = matches!(
+        e.error.as_deref(),
+        Some("invalid_request" | "invalid_client" | "unauthorized_client")
+    ) && e
+        .error_description
+        .as_deref()
+        .is_some_and(|d| d.to_ascii_lowercase().contains("client_secret"));
+    if wants_secret {
+        let mut e = e.with_code(Code::ClientSecretRequired);
+        e.message = format!(
+            "the provider requires a client secret at the token endpoint, which a browser app cannot keep \
+             (Google's web clients do this): redeem the code in a small backend, or put a broker such as \
+             Keycloak in front of the provider. {}",
+            e.message
+        );
+        return e;
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_typical_response() {
+        let t = parse(&Response::json(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":300,"id_token":"a.b.c","refresh_token":"rt","scope":"openid"}"#)).unwrap();
+        assert_eq!(t.access_token.expose(), "at");
+        assert_eq!(t.expires_in, Some(300.0));
+        assert_eq!(t.refresh_token.unwrap().expose(), "rt");
+    }
+
+    #[test]
+    fn token_type_is_case_insensitive_and_expires_in_may_be_a_string_or_absent() {
+        let t = parse(&Response::json(200, r#"{"access_token":"at","token_type":"bearer","expires_in":"3599","not-before-policy":0,"refresh_expires_in":1800}"#)).unwrap();
+        assert_eq!(t.token_type, "Bearer");
+        assert_eq!(t.expires_in, Some(3599.0));
+        let t = parse(&Response::json(
+            200,
+            r#"{"access_token":"at","token_type":"Bearer"}"#,
+        ))
+        .unwrap();
+        assert_eq!(t.expires_in, None);
+        assert!(t.id_token.is_none());
+    }
+
+    #[test]
+    fn refuses_malformed_responses() {
+        for body in [
+            r#"{"token_type":"Bearer"}"#,
+            r#"{"access_token":"at"}"#,
+            r#"{"access_token":"at","token_type":"DPoP"}"#,
+            r#"{"access_token":1,"token_type":"Bearer"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":"soon"}"#,
+            r#"not json"#,
+        ] {
+            assert_eq!(
+                parse(&Response::json(200, body)).unwrap_err().code,
+                Code::InvalidResponse,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn google_secret_required_gets_its_own_code() {
+        let e = parse(&Response::json(
+            400,
+            r#"{"error":"invalid_request","error_description":"client_secret is missing."}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.code, Code::ClientSecretRequired);
+        assert_eq!(e.error.as_deref(), Some("invalid_request"));
+        assert!(e.message.contains("backend"));
+    }
+
+    #[test]
+    fn invalid_grant_is_a_provider_error() {
+        let e = parse(&Response::json(400, r#"{"error":"invalid_grant"}"#)).unwrap_err();
+        assert_eq!(e.code, Code::ProviderError);
+        assert_eq!(e.error.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        assert_eq!(format!("{:?}", Secret::new("eyJ.secret")), "[redacted]");
+    }
+}

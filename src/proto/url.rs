@@ -1,0 +1,332 @@
+//! URL pieces the protocol needs: query building and parsing (application/x-www-form-urlencoded,
+//! as RFC 6749 §4.1 uses it), origins, and same-origin checks. Deliberately small: it compares
+//! strings, it never "normalises" an issuer.
+
+use super::error::{Code, Error, Result};
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes a form-encoded component (`+` is a space).
+pub fn decode(s: &str) -> Result<String> {
+    let bad = || {
+        Error::new(
+            Code::InvalidResponse,
+            "a URL parameter has a bad percent-escape",
+        )
+    };
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| core::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(bad)?;
+                out.push(hex);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+/// `a=1&b=2` from pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&encode(k));
+        out.push('=');
+        out.push_str(&encode(v));
+    }
+    out
+}
+
+/// Parses a query string (without the `?`). Empty pieces are skipped.
+pub fn parse_query(q: &str) -> Result<Vec<(String, String)>> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+/// Adds parameters to a URL that may already have a query, keeping a fragment last.
+pub fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return url.to_string();
+    }
+    let (base, frag) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let sep = if base.contains('?') {
+        if base.ends_with('?') || base.ends_with('&') {
+            ""
+        } else {
+            "&"
+        }
+    } else {
+        "?"
+    };
+    let mut out = format!("{base}{sep}{}", form(pairs));
+    if let Some(f) = frag {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// The pieces of an absolute URL that matter here.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Parts<'a> {
+    pub scheme: &'a str,
+    /// `host[:port]`, as written.
+    pub authority: &'a str,
+    /// Path, without query or fragment; `/` when empty.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub fragment: Option<&'a str>,
+}
+
+impl Parts<'_> {
+    /// `scheme://authority`, lower-cased scheme and host as browsers serialise origins.
+    pub fn origin(&self) -> String {
+        format!(
+            "{}://{}",
+            self.scheme.to_ascii_lowercase(),
+            self.authority.to_ascii_lowercase()
+        )
+    }
+    /// The host without the port; IPv6 keeps its brackets.
+    pub fn host(&self) -> &str {
+        if self.authority.starts_with('[') {
+            return match self.authority.find(']') {
+                Some(i) => self.authority.get(..=i).unwrap_or(self.authority),
+                None => self.authority,
+            };
+        }
+        self.authority.split(':').next().unwrap_or(self.authority)
+    }
+}
+
+/// Splits an absolute `http(s)` URL. `None` for anything else (relative, `javascript:`,
+/// credentials in the authority, backslashes, control characters).
+pub fn split(url: &str) -> Option<Parts<'_>> {
+    if url.bytes().any(|b| b <= b' ' || b == b'\\' || b == 0x7f) {
+        return None;
+    }
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end)?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let tail = rest.get(end..)?;
+    let (tail, fragment) = match tail.split_once('#') {
+        Some((t, f)) => (t, Some(f)),
+        None => (tail, None),
+    };
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (tail, None),
+    };
+    Some(Parts {
+        scheme,
+        authority,
+        path: if path.is_empty() { "/" } else { path },
+        query,
+        fragment,
+    })
+}
+
+/// True for hosts that never leave the machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost") || h == "[::1]" || h.starts_with("127.")
+}
+
+/// Resolves `redirectTo` (absolute, or a path starting with a single `/`) against the app's
+/// origin and refuses anything that would leave it: no open redirect.
+pub fn same_origin_target(app_origin: &str, target: &str) -> Result<String> {
+    let refuse = || {
+        Error::new(
+            Code::InvalidRedirectTo,
+            format!(
+                "redirectTo must be a path or a URL on {app_origin}, got {:?}",
+                super::error::clip(target, 200)
+            ),
+        )
+    };
+    if target.starts_with('/') {
+        if target.starts_with("//") || target.bytes().any(|b| b <= b' ' || b == b'\\') {
+            return Err(refuse());
+        }
+        return Ok(format!("{app_origin}{target}"));
+    }
+    match split(target) {
+        Some(p) if p.origin() == app_origin.to_ascii_lowercase() => Ok(target.to_string()),
+        _ => Err(refuse()),
+    }
+}
+
+/// Removes the given parameters from the query of `url`, keeping everything else in order.
+pub fn without_params(url: &str, names: &[&str]) -> String {
+    let (base, frag) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let (path, query) = match base.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (base, ""),
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            let k = p.split_once('=').map_or(*p, |(k, _)| k);
+            !p.is_empty() && !names.iter().any(|n| decode(k).is_ok_and(|k| k == *n))
+        })
+        .collect();
+    let mut out = path.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = frag {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_and_decodes_components() {
+        assert_eq!(encode("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
+        assert_eq!(decode("a+b%26c%3Dd%2F%C3%A9").unwrap(), "a b&c=d/é");
+        assert!(decode("%zz").is_err());
+        assert!(decode("%C3").is_err());
+        assert!(decode("%4").is_err());
+    }
+
+    #[test]
+    fn appends_to_urls_with_and_without_query() {
+        assert_eq!(
+            append_query("https://x/a", &[("k", "v w")]),
+            "https://x/a?k=v%20w"
+        );
+        assert_eq!(
+            append_query("https://x/a?p=1", &[("k", "v")]),
+            "https://x/a?p=1&k=v"
+        );
+        assert_eq!(
+            append_query("https://x/a?p=1#f", &[("k", "v")]),
+            "https://x/a?p=1&k=v#f"
+        );
+    }
+
+    #[test]
+    fn parses_queries() {
+        let q = parse_query("code=a%2Bb&state=x+y&&empty=&flag").unwrap();
+        assert_eq!(
+            q,
+            vec![
+                ("code".into(), "a+b".into()),
+                ("state".into(), "x y".into()),
+                ("empty".into(), "".into()),
+                ("flag".into(), "".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn splits_urls() {
+        let p = split("https://Host.example:8443/p/a?q=1#frag").unwrap();
+        assert_eq!(p.origin(), "https://host.example:8443");
+        assert_eq!(p.host(), "Host.example");
+        assert_eq!(p.path, "/p/a");
+        assert_eq!(p.query, Some("q=1"));
+        assert_eq!(p.fragment, Some("frag"));
+        assert_eq!(split("http://[::1]:80").unwrap().host(), "[::1]");
+        for bad in [
+            "/relative",
+            "javascript:alert(1)",
+            "https://u:p@h/",
+            "https:///x",
+            "https://h\\x",
+            "ftp://h/",
+        ] {
+            assert!(split(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redirect_to_stays_on_the_app_origin() {
+        let o = "http://localhost:5173";
+        assert_eq!(
+            same_origin_target(o, "/account?x=1").unwrap(),
+            "http://localhost:5173/account?x=1"
+        );
+        assert_eq!(
+            same_origin_target(o, "http://localhost:5173/a").unwrap(),
+            "http://localhost:5173/a"
+        );
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "http://localhost:5174/",
+            "javascript:alert(1)",
+            "/\\evil.example",
+            "relative",
+            "http://localhost:5173@evil.example/",
+        ] {
+            assert_eq!(
+                same_origin_target(o, bad).unwrap_err().code,
+                Code::InvalidRedirectTo,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn removes_response_params_only() {
+        assert_eq!(
+            without_params(
+                "http://a/cb?tab=2&code=x&state=y&iss=z#h",
+                &["code", "state", "iss"]
+            ),
+            "http://a/cb?tab=2#h"
+        );
+        assert_eq!(
+            without_params("http://a/cb?code=x&state=y", &["code", "state"]),
+            "http://a/cb"
+        );
+    }
+}

@@ -1,0 +1,46 @@
+// Launches Debian's Chromium through playwright-core with a fresh profile. Third-party cookies are
+// blocked or allowed by the profile's preferences, as a user would set them.
+import { chromium } from "playwright-core";
+import { mkdtemp, mkdir, writeFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+export const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+/**
+ * @param {{ thirdPartyCookies?: "block" | "allow" }} opts
+ * @returns {Promise<{ context: import("playwright-core").BrowserContext, close(): Promise<void> }>}
+ */
+export async function launchBrowser(opts = {}) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "pixy-chromium-"));
+  await mkdir(path.join(dir, "Default"), { recursive: true });
+  const mode = opts.thirdPartyCookies === "allow" ? 0 : 1;
+  await writeFile(
+    path.join(dir, "Default", "Preferences"),
+    JSON.stringify({ profile: { cookie_controls_mode: mode } }),
+  );
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+  context.setDefaultTimeout(15_000);
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}
