@@ -6,13 +6,15 @@ cd "$(dirname "$0")/.."
 
 cargo build --lib --release --target wasm32-unknown-unknown --quiet
 rm -rf pkg
-mkdir -p pkg
-wasm-bindgen --target web --no-typescript --out-dir pkg --out-name pixy_oidc \
-  target/wasm32-unknown-unknown/release/pixy_oidc.wasm
-# Debian's wasm-opt (108) must be told the features Rust 1.95 emits.
+mkdir -p pkg target/opt
+# Debian's wasm-opt (108) must be told the features Rust 1.95 emits. It runs *before*
+# wasm-bindgen: run after, it moves wasm-bindgen's externref table export onto the funcref
+# table and the module fails to instantiate ("WebAssembly.Table.set(): Argument 1 is invalid").
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --strip-debug --strip-producers \
-  -o pkg/pixy_oidc_bg.wasm pkg/pixy_oidc_bg.wasm
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  -o target/opt/pixy_oidc.wasm target/wasm32-unknown-unknown/release/pixy_oidc.wasm
+wasm-bindgen --target web --no-typescript --out-dir pkg --out-name pixy_oidc \
+  target/opt/pixy_oidc.wasm
 cp src/js/*.js src/js/*.d.ts pkg/
 if [ -f scripts/build-global.mjs ]; then
   node scripts/build-global.mjs
