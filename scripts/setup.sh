@@ -11,6 +11,11 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  log "adding rust-src (lets the package build rebuild std for size)"
+  rustup component add rust-src || log "rust-src unavailable: the package builds without it, somewhat larger"
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate version exactly.
 want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p' | head -1)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)

@@ -174,8 +174,22 @@ impl Inner {
 
     /// Verifies the signature with WebCrypto, refetching the JWKS once for an unknown `kid`
     /// (key rotation), then validates the claims.
-    async fn validate_id_token(&self, id_token: &Secret, expect: Expect<'_>) -> Result<Claims> {
+    async fn validate_id_token(
+        &self,
+        id_token: &Secret,
+        nonce: NonceRule<'_>,
+        access_token: &Secret,
+        previous: Option<&Claims>,
+        now_ms: f64,
+    ) -> Result<Claims> {
         let jws = jose::parse(id_token.expose())?;
+        let at_digest = crypto::digest(jws.alg.hash(), access_token.expose().as_bytes()).await?;
+        let expect = Expect {
+            nonce,
+            now_s: now_ms / 1000.0,
+            access_token_digest: Some(&at_digest),
+            previous,
+        };
         let cached = self.jwks.borrow().clone();
         let mut keys = match cached {
             Some(k) => k,
@@ -244,12 +258,10 @@ impl Inner {
         let claims = self
             .validate_id_token(
                 &id,
-                Expect {
-                    nonce: NonceRule::Equals(&exchange.nonce),
-                    now_s: received / 1000.0,
-                    access_token: Some(tr.access_token.expose()),
-                    previous: None,
-                },
+                NonceRule::Equals(&exchange.nonce),
+                &tr.access_token,
+                None,
+                received,
             )
             .await?;
         *self.session.borrow_mut() = Some(Session::new(tr, id, claims, received));
@@ -334,12 +346,10 @@ impl Inner {
                 let validated = self
                     .validate_id_token(
                         &id,
-                        Expect {
-                            nonce: NonceRule::AbsentOr(current.claims.nonce.as_deref()),
-                            now_s: received / 1000.0,
-                            access_token: Some(tr.access_token.expose()),
-                            previous: Some(&current.claims),
-                        },
+                        NonceRule::AbsentOr(current.claims.nonce.as_deref()),
+                        &tr.access_token,
+                        Some(&current.claims),
+                        received,
                     )
                     .await;
                 match validated {

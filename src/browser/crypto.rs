@@ -20,6 +20,8 @@ extern "C" {
         extractable: bool,
         usages: &Array,
     ) -> core::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = digest, catch)]
+    fn subtle_digest(alg: &str, data: &[u8]) -> core::result::Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = verify, catch)]
     fn subtle_verify(
         alg: &Object,
@@ -101,6 +103,16 @@ fn params(alg: Alg) -> (Object, Object) {
             (object(&[("name", &name)]), object(&[("name", &name)]))
         }
     }
+}
+
+/// The WebCrypto digest of `data`.
+pub async fn digest(hash: crate::proto::jose::Hash, data: &[u8]) -> Result<Vec<u8>> {
+    let promise = subtle_digest(hash.web_name(), data)
+        .map_err(|e| js_error(Code::CryptoError, "crypto.subtle.digest", &e))?;
+    let buf = JsFuture::from(promise)
+        .await
+        .map_err(|e| js_error(Code::CryptoError, "crypto.subtle.digest", &e))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
 /// Whether `signature` over `data` verifies with `jwk` under `alg`. A key WebCrypto cannot

@@ -80,7 +80,7 @@ pub async fn send(req: Req<'_>) -> Result<Response> {
                 "{} to {} took longer than {} ms",
                 req.what,
                 origin_of(req.url),
-                req.timeout_ms
+                crate::proto::json::number_text(req.timeout_ms)
             ),
         )),
         other => other,
@@ -117,8 +117,8 @@ async fn read(window: &web_sys::Window, req: &Req<'_>, init: &RequestInit) -> Re
         .get("content-length")
         .ok()
         .flatten()
-        .and_then(|l| l.trim().parse::<f64>().ok());
-    if declared.is_some_and(|l| l > MAX_BODY_BYTES as f64) {
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
         return Err(Error::new(
             Code::InvalidResponse,
             format!(

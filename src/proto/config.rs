@@ -78,7 +78,7 @@ fn string_map(v: &Value, key: &str) -> Result<Vec<(String, String)>> {
             .filter(|(_, v)| !matches!(v, Value::Null))
             .map(|(k, v)| match v {
                 Value::Str(s) => Ok((k.clone(), s.clone())),
-                Value::Num(n) => Ok((k.clone(), format!("{n}"))),
+                Value::Num(n) => Ok((k.clone(), json::number_text(*n))),
                 Value::Bool(b) => Ok((k.clone(), format!("{b}"))),
                 _ => Err(bad(format!("`{key}.{k}` must be a string"))),
             })
@@ -188,16 +188,21 @@ impl Config {
             Some("iframe") => SessionRestore::Iframe,
             Some("redirect") => SessionRestore::Redirect,
             Some("none") => SessionRestore::None,
-            Some(other) => return Err(bad(format!(
+            Some(other) => {
+                return Err(bad(format!(
                 "`sessionRestore` must be \"auto\", \"iframe\", \"redirect\" or \"none\", got {:?}",
                 clip(other, 40)
-            ))),
+            )))
+            }
         };
         let number = |key: &str, default: f64, max: f64| -> Result<f64> {
             match v.get(key) {
                 None | Some(Value::Null) => Ok(default),
                 Some(Value::Num(n)) if *n >= 0.0 && *n <= max => Ok(*n),
-                Some(_) => Err(bad(format!("`{key}` must be a number from 0 to {max}"))),
+                Some(_) => Err(bad(format!(
+                    "`{key}` must be a number from 0 to {}",
+                    json::number_text(max)
+                ))),
             }
         };
         let clock_skew_s = number("clockSkewSeconds", 60.0, 600.0)?;

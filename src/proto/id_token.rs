@@ -6,7 +6,7 @@ use super::config::{Config, Tenants};
 use super::discovery::{Metadata, TENANT_PLACEHOLDER};
 use super::error::{clip, Code, Error, Result};
 use super::jose::{Hash, Jws};
-use super::json::Value;
+use super::json::{number_text, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The validated claims.
@@ -36,8 +36,10 @@ pub struct Expect<'a> {
     pub nonce: NonceRule<'a>,
     /// Seconds since the epoch, from the local clock.
     pub now_s: f64,
-    /// The access token issued with it, for `at_hash` (§3.1.3.8 via §3.2.2.9).
-    pub access_token: Option<&'a str>,
+    /// The hash of the access token issued with it, under the hash of the ID token's `alg`,
+    /// for `at_hash` (§3.1.3.6). The browser computes it with WebCrypto, so SHA-384/512 code
+    /// never ships in the wasm.
+    pub access_token_digest: Option<&'a [u8]>,
     /// The claims of the ID token this one replaces: `iss`, `sub`, `aud` must not change.
     pub previous: Option<&'a Claims>,
 }
@@ -46,14 +48,23 @@ fn bad(msg: impl Into<String>) -> Error {
     Error::new(Code::InvalidIdToken, msg)
 }
 
-/// `at_hash`: base64url of the left half of the hash of the access token (§3.1.3.6).
+/// `at_hash` from the access token's digest: base64url of its left half (§3.1.3.6).
+pub fn at_hash_of_digest(digest: &[u8]) -> String {
+    b64::encode(digest.get(..digest.len() / 2).unwrap_or(&[]))
+}
+
+/// The hash of `data` (native code; the browser uses WebCrypto instead).
+pub fn digest(hash: Hash, data: &[u8]) -> Vec<u8> {
+    match hash {
+        Hash::Sha256 => Sha256::digest(data).to_vec(),
+        Hash::Sha384 => Sha384::digest(data).to_vec(),
+        Hash::Sha512 => Sha512::digest(data).to_vec(),
+    }
+}
+
+/// `at_hash` of an access token (§3.1.3.6).
 pub fn at_hash(hash: Hash, access_token: &str) -> String {
-    let digest: Vec<u8> = match hash {
-        Hash::Sha256 => Sha256::digest(access_token.as_bytes()).to_vec(),
-        Hash::Sha384 => Sha384::digest(access_token.as_bytes()).to_vec(),
-        Hash::Sha512 => Sha512::digest(access_token.as_bytes()).to_vec(),
-    };
-    b64::encode(digest.get(..hash.output_len() / 2).unwrap_or(&[]))
+    at_hash_of_digest(&digest(hash, access_token.as_bytes()))
 }
 
 /// A GUID as Entra writes tenant ids: 8-4-4-4-12 hex digits.
@@ -170,8 +181,10 @@ pub fn validate(jws: &Jws, cfg: &Config, meta: &Metadata, expect: &Expect<'_>) -
     let exp = numeric(p, "exp", true)?.unwrap_or(0.0);
     if exp + skew <= expect.now_s {
         return Err(bad(format!(
-            "the ID token expired at {exp}, and it is now {} (allowed clock skew {skew} s)",
-            expect.now_s.floor()
+            "the ID token expired at {}, and it is now {} (allowed clock skew {} s)",
+            number_text(exp),
+            number_text(expect.now_s.floor()),
+            number_text(skew)
         )));
     }
     // 10. iat: required; not in the future. Not bounded in the past: Entra backdates it 300 s,
@@ -179,14 +192,17 @@ pub fn validate(jws: &Jws, cfg: &Config, meta: &Metadata, expect: &Expect<'_>) -
     let iat = numeric(p, "iat", true)?.unwrap_or(0.0);
     if iat - skew > expect.now_s {
         return Err(bad(format!(
-            "the ID token's `iat` ({iat}) is in the future (now {}, allowed clock skew {skew} s)",
-            expect.now_s.floor()
+            "the ID token's `iat` ({}) is in the future (now {}, allowed clock skew {} s)",
+            number_text(iat),
+            number_text(expect.now_s.floor()),
+            number_text(skew)
         )));
     }
     if let Some(nbf) = numeric(p, "nbf", false)? {
         if nbf - skew > expect.now_s {
             return Err(bad(format!(
-                "the ID token is not valid before {nbf} (`nbf`)"
+                "the ID token is not valid before {} (`nbf`)",
+                number_text(nbf)
             )));
         }
     }
@@ -213,9 +229,9 @@ pub fn validate(jws: &Jws, cfg: &Config, meta: &Metadata, expect: &Expect<'_>) -
     }
 
     // at_hash: absent is fine, present must match (§3.1.3.8, §3.2.2.9).
-    match (p.get("at_hash"), expect.access_token) {
-        (Some(Value::Str(h)), Some(at)) => {
-            if *h != at_hash(jws.alg.hash(), at) {
+    match (p.get("at_hash"), expect.access_token_digest) {
+        (Some(Value::Str(h)), Some(d)) => {
+            if d.len() != jws.alg.hash().output_len() || *h != at_hash_of_digest(d) {
                 return Err(bad(
                     "the ID token's `at_hash` does not match the access token",
                 ));
@@ -273,9 +289,16 @@ mod tests {
         )
     }
 
+    /// Validates with the access token's digest under the token's own algorithm when the
+    /// expectation asks for one (`access_token_digest: Some(&[])` as a marker).
     fn check_with(payload: &str, alg: &str, expect: Expect<'_>) -> Result<Claims> {
         let (c, m) = setup();
         let t = jose::parse(&jws(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#), payload))?;
+        let d = digest(t.alg.hash(), AT.as_bytes());
+        let expect = Expect {
+            access_token_digest: expect.access_token_digest.map(|_| d.as_slice()),
+            ..expect
+        };
         validate(&t, &c, &m, &expect)
     }
 
@@ -286,7 +309,7 @@ mod tests {
             Expect {
                 nonce: NonceRule::Equals(NONCE),
                 now_s: NOW,
-                access_token: Some(AT),
+                access_token_digest: Some(&[]),
                 previous: None,
             },
         )
@@ -433,7 +456,7 @@ mod tests {
         let expect = || Expect {
             nonce: NonceRule::Equals(NONCE),
             now_s: NOW,
-            access_token: Some(AT),
+            access_token_digest: Some(&[]),
             previous: None,
         };
         assert!(check_with(&p, "PS384", expect()).is_ok());
@@ -455,7 +478,7 @@ mod tests {
                 Expect {
                     nonce: NonceRule::AbsentOr(first.nonce.as_deref()),
                     now_s: NOW,
-                    access_token: None,
+                    access_token_digest: None,
                     previous: Some(&first),
                 },
             )
@@ -497,7 +520,7 @@ mod tests {
                 &Expect {
                     nonce: NonceRule::Equals(NONCE),
                     now_s: NOW,
-                    access_token: None,
+                    access_token_digest: None,
                     previous: None,
                 },
             )

@@ -199,14 +199,9 @@ impl Parser<'_> {
             }
             self.digits();
         }
-        let text = self
-            .s
+        self.s
             .get(start..self.i)
-            .and_then(|b| core::str::from_utf8(b).ok())
-            .ok_or_else(|| self.err("bad number"))?;
-        text.parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
+            .and_then(number_value)
             .map(Value::Num)
             .ok_or_else(|| self.err("bad number"))
     }
@@ -278,6 +273,84 @@ impl Parser<'_> {
     }
 }
 
+/// The value of a JSON number's text (already checked against the grammar, or checked here).
+/// Exact for integers up to 2^53, which covers every number OIDC sends (seconds, lifetimes);
+/// written by hand because core's float parser and formatter cost ~25 KB of wasm.
+pub fn number_value(text: &[u8]) -> Option<f64> {
+    let (neg, rest) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut mantissa = 0f64;
+    let mut exp10: i32 = 0;
+    let mut digits = 0usize;
+    let mut i = 0;
+    let mut seen_dot = false;
+    while let Some(&c) = rest.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10.0 + f64::from(c - b'0');
+                digits += 1;
+                if seen_dot {
+                    exp10 -= 1;
+                }
+            }
+            b'.' if !seen_dot && digits > 0 => seen_dot = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(exp_text) = rest.get(i + 1..).filter(|_| i < rest.len()) {
+        let (eneg, edigits) = match exp_text.split_first() {
+            Some((b'-', d)) => (true, d),
+            Some((b'+', d)) => (false, d),
+            _ => (false, exp_text),
+        };
+        if edigits.is_empty() || edigits.len() > 4 || !edigits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let e = edigits
+            .iter()
+            .fold(0i32, |a, d| a * 10 + i32::from(d - b'0'));
+        exp10 += if eneg { -e } else { e };
+    }
+    let v = if exp10 >= 0 {
+        mantissa * 10f64.powi(exp10)
+    } else {
+        mantissa / 10f64.powi(-exp10)
+    };
+    let v = if neg { -v } else { v };
+    v.is_finite().then_some(v)
+}
+
+/// A number as JSON text: integers exactly, other values to six decimals.
+pub fn number_text(v: f64) -> String {
+    if !v.is_finite() {
+        return "null".into();
+    }
+    if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+        return (v as i64).to_string();
+    }
+    let neg = v < 0.0;
+    let scaled = (v.abs() * 1e6).round() as u64;
+    let frac = (scaled % 1_000_000).to_string();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    out.push_str(&(scaled / 1_000_000).to_string());
+    out.push('.');
+    for _ in frac.len()..6 {
+        out.push('0');
+    }
+    out.push_str(frac.trim_end_matches('0'));
+    out
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -325,11 +398,7 @@ impl ObjectWriter {
     }
     pub fn num(mut self, k: &str, v: f64) -> Self {
         self.key(k);
-        if v.is_finite() {
-            self.out.push_str(&format!("{v}"));
-        } else {
-            self.out.push_str("null");
-        }
+        self.out.push_str(&number_text(v));
         self
     }
     pub fn raw(mut self, k: &str, json: &str) -> Self {
@@ -391,6 +460,30 @@ mod tests {
             .unwrap_err()
             .message
             .contains("nesting too deep"));
+    }
+
+    #[test]
+    fn numbers_parse_and_print_without_core_float_code() {
+        for (text, v) in [
+            ("0", 0.0),
+            ("-0", 0.0),
+            ("1700000000", 1_700_000_000.0),
+            ("2.5", 2.5),
+            ("-3e2", -300.0),
+            ("1E+3", 1000.0),
+            ("125e-3", 0.125),
+            ("9007199254740991", 9_007_199_254_740_991.0),
+        ] {
+            assert_eq!(parse(text, "t").unwrap().as_f64(), Some(v), "{text}");
+        }
+        assert_eq!(number_text(1_700_000_000_123.0), "1700000000123");
+        assert_eq!(number_text(-42.0), "-42");
+        assert_eq!(number_text(1.5), "1.5");
+        assert_eq!(number_text(0.125), "0.125");
+        assert_eq!(number_text(f64::NAN), "null");
+        assert_eq!(number_value(b"12.x"), None);
+        assert_eq!(number_value(b"1e"), None);
+        assert_eq!(number_value(b"."), None);
     }
 
     #[test]

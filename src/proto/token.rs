@@ -6,7 +6,7 @@ use super::config::Config;
 use super::discovery::Metadata;
 use super::error::{clip, Code, Error, Result};
 use super::http::{self, Response};
-use super::json::Value;
+use super::json::{self, Value};
 use super::url;
 use core::fmt;
 
@@ -138,10 +138,8 @@ pub fn parse(resp: &Response) -> Result<TokenResponse> {
         None | Some(Value::Null) => None,
         Some(Value::Num(n)) if *n >= 0.0 => Some(*n),
         Some(Value::Str(s)) => Some(
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n >= 0.0)
+            json::number_value(s.trim().as_bytes())
+                .filter(|n| *n >= 0.0)
                 .ok_or_else(|| {
                     Error::new(
                         Code::InvalidResponse,

@@ -1,0 +1,53 @@
+// pixy-oidc/mock: an in-memory Oidc for app tests and demos. It never loads the wasm.
+import type { Claims, Oidc, OidcErrorCode, Tokens } from "./index.js";
+
+type LoginOptions = NonNullable<Parameters<Oidc["login"]>[0]>;
+type LogoutOptions = NonNullable<Parameters<Oidc["logout"]>[0]>;
+
+/** Claims for the mock: `sub` and whatever else the app reads. */
+export type MockClaims = Partial<Claims> & { sub: string };
+
+export interface MockOidcOptions {
+  /** Start logged in. Default `false`. */
+  isLoggedIn?: boolean;
+  /**
+   * The claims of the user who logs in (`iss`, `aud`, `iat`, `exp` are filled in when missing).
+   * Default: a user "mock-user" named "Mock User".
+   */
+  claims?: MockClaims;
+  /** Overrides for the fake tokens (default: `mock-access-token-<n>`, an unsigned ID token, 1 h). */
+  tokens?: Partial<Tokens>;
+  /** What getUserInfo() returns. Default: the claims. */
+  userInfo?: Record<string, unknown>;
+  /** Lifetime of the fake access tokens. Default 3600. */
+  accessTokenLifetimeSeconds?: number;
+  /** Called by login() with its options, before the state flips. */
+  onLogin?(options: LoginOptions): void;
+  /** Called by logout() with its options, before the state flips. */
+  onLogout?(options: LogoutOptions): void;
+}
+
+/**
+ * An Oidc whose login() and logout() change the state at once (no redirect) and emit
+ * `tokensChanged` / `loggedOut`; like the real ones, the promises they return never settle.
+ * getTokens(), renewTokens() and getUserInfo() reject with code `not_logged_in` when logged out.
+ */
+export interface MockOidc extends Oidc {
+  /** Logs in as if a login had just completed, optionally as another user; emits `tokensChanged`. */
+  simulateLogin(claims?: MockClaims): void;
+  /** Logs out as an ended provider session would; emits `sessionExpired`. */
+  expireSession(): void;
+  /** Emits an `error` event: a MockOidcError with this code (default `network_error`), or the given error. */
+  emitError(errorOrCode?: OidcErrorCode | Error): void;
+}
+
+/** Shaped like OidcError: `name === "OidcError"`, a snake_case `code`, and the provider's `error`. */
+export declare class MockOidcError extends Error {
+  constructor(code: OidcErrorCode, message: string, details?: { error?: string; errorDescription?: string });
+  readonly name: "OidcError";
+  readonly code: OidcErrorCode;
+  readonly error: string | undefined;
+  readonly errorDescription: string | undefined;
+}
+
+export declare function createMockOidc(options?: MockOidcOptions): MockOidc;

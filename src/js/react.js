@@ -1,0 +1,190 @@
+// pixy-oidc/react: <OidcProvider>, useOidc(), <RequireLogin> and withLoginRequired().
+//
+// StrictMode runs effects twice on mount. Nothing here does anything twice because of that:
+// instances are shared per configuration (one createOidc call per config for the whole page), the
+// store subscribes once per instance, and a login started for an instance is not started again
+// until that instance reports a change.
+import {
+  createContext,
+  createElement,
+  useContext,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+} from "react";
+import { createOidc } from "./index.js";
+
+const OidcContext = createContext(null);
+OidcContext.displayName = "OidcContext";
+
+const isOidc = (x) =>
+  x != null && typeof x === "object" && typeof x.subscribe === "function" && typeof x.login === "function";
+
+/** A key that is the same for equal configurations, whatever the key order. */
+function stableKey(value) {
+  if (Array.isArray(value)) return `[${value.map(stableKey).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => value[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableKey(value[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "undefined";
+}
+
+/** config key -> Promise<Oidc>: one createOidc call per configuration per page. */
+const instances = new Map();
+
+function obtain(config) {
+  const key = stableKey(config);
+  let promise = instances.get(key);
+  if (!promise) {
+    promise = createOidc(config);
+    instances.set(key, promise);
+    // A failed start may be retried by mounting the provider again.
+    promise.catch(() => {
+      if (instances.get(key) === promise) instances.delete(key);
+    });
+  }
+  return promise;
+}
+
+/** Instances with a login under way (a real login leaves the page; the mock flips at once). */
+const loginsInFlight = new WeakSet();
+
+/** oidc -> external store for useSyncExternalStore. */
+const stores = new WeakMap();
+
+function storeFor(oidc) {
+  let store = stores.get(oidc);
+  if (store) return store;
+  const listeners = new Set();
+  const actions = {
+    oidc,
+    login: (options) => oidc.login(options),
+    logout: (options) => oidc.logout(options),
+    getTokens: () => oidc.getTokens(),
+    renewTokens: () => oidc.renewTokens(),
+    getUserInfo: () => oidc.getUserInfo(),
+  };
+  const snap = (error, sessionExpired) =>
+    Object.freeze({ ...actions, isLoggedIn: oidc.isLoggedIn, claims: oidc.claims ?? null, error, sessionExpired });
+  let snapshot = snap(null, false);
+  // One subscription per instance for the page's lifetime: instances are long-lived singletons.
+  oidc.subscribe((event) => {
+    loginsInFlight.delete(oidc);
+    const error = event.type === "error" ? event.error ?? null : event.type === "tokensChanged" ? null : snapshot.error;
+    const expired = event.type === "sessionExpired" || (snapshot.sessionExpired && event.type === "error");
+    snapshot = snap(error, expired);
+    for (const listener of [...listeners]) listener();
+  });
+  store = {
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    getSnapshot() {
+      // Events carry every change; this only guards against a change made without one.
+      if (snapshot.isLoggedIn !== oidc.isLoggedIn) snapshot = snap(snapshot.error, snapshot.sessionExpired);
+      return snapshot;
+    },
+  };
+  stores.set(oidc, store);
+  return store;
+}
+
+/**
+ * Makes an Oidc instance available to useOidc() below it. Give either `config` (createOidc is
+ * called once per configuration, however often this renders or mounts) or `oidc` (an instance,
+ * e.g. from createMockOidc(), or a promise of one). Renders `fallback` until the instance is
+ * ready; if createOidc rejects, renders `errorFallback` (a node, or a function of the error), or
+ * throws the OidcError to the nearest error boundary.
+ */
+export function OidcProvider({ config, oidc, fallback = null, errorFallback, children }) {
+  if (oidc == null && config == null) throw new TypeError("<OidcProvider> needs a `config` or an `oidc` prop");
+  const ready = isOidc(oidc) ? oidc : null;
+  const key = ready ? null : oidc ?? stableKey(config);
+  const [state, setState] = useState({ key: null, oidc: null, error: null });
+
+  useEffect(() => {
+    if (key === null) return undefined;
+    let active = true;
+    const promise = oidc != null ? Promise.resolve(oidc) : obtain(config);
+    promise.then(
+      (instance) => active && setState((s) => (s.key === key && s.oidc === instance ? s : { key, oidc: instance, error: null })),
+      (error) => active && setState((s) => (s.key === key && s.error === error ? s : { key, oidc: null, error })),
+    );
+    return () => {
+      active = false;
+    };
+    // `key` stands for `config` (by value) and `oidc` (by identity).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const current = ready ?? (state.key === key ? state.oidc : null);
+  if (!current) {
+    if (state.key === key && state.error) {
+      if (errorFallback === undefined) throw state.error;
+      return typeof errorFallback === "function" ? errorFallback(state.error) : errorFallback;
+    }
+    return fallback;
+  }
+  return createElement(OidcContext.Provider, { value: current }, children);
+}
+
+/**
+ * The state of the nearest <OidcProvider>'s instance; re-renders on `tokensChanged`,
+ * `loggedOut`, `sessionExpired` and `error`. The returned object is immutable and its functions
+ * keep their identity, so they are safe in dependency arrays.
+ */
+export function useOidc() {
+  const oidc = useContext(OidcContext);
+  if (!oidc) throw new Error("useOidc() must be called inside <OidcProvider>");
+  const store = storeFor(oidc);
+  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+}
+
+function currentPath() {
+  return typeof location === "undefined" ? undefined : location.pathname + location.search + location.hash;
+}
+
+/**
+ * Renders `children` only for a logged-in user. Otherwise renders `fallback` and starts one
+ * login (back to the current URL unless `loginOptions.redirectTo` says otherwise).
+ */
+export function RequireLogin({ children, fallback = null, loginOptions }) {
+  const { oidc, isLoggedIn } = useOidc();
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    // Read live: under StrictMode the second run still sees this render's `isLoggedIn`.
+    if (isLoggedIn || oidc.isLoggedIn || loginsInFlight.has(oidc)) return;
+    loginsInFlight.add(oidc);
+    let result;
+    try {
+      result = oidc.login({ ...loginOptions, redirectTo: loginOptions?.redirectTo ?? currentPath() });
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    Promise.resolve(result).then(
+      () => loginsInFlight.delete(oidc),
+      (e) => {
+        loginsInFlight.delete(oidc);
+        setError(() => e);
+      },
+    );
+    // Options are read when the login starts; changing them later does not start another.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [oidc, isLoggedIn]);
+  if (error) throw error;
+  return isLoggedIn ? children : fallback;
+}
+
+/** `withLoginRequired(Component, { fallback, loginOptions })`: Component inside <RequireLogin>. */
+export function withLoginRequired(Component, options = {}) {
+  function WithLoginRequired(props) {
+    return createElement(RequireLogin, options, createElement(Component, props));
+  }
+  WithLoginRequired.displayName = `withLoginRequired(${Component.displayName || Component.name || "Component"})`;
+  return WithLoginRequired;
+}

@@ -1,0 +1,134 @@
+// pixy-oidc/vue: createOidcPlugin(), useOidc() and createLoginGuard() for vue-router.
+//
+// The plugin starts createOidc as soon as it is created, so that the authorization response is
+// taken out of the URL before the router reads it: install the router after `plugin.ready`.
+import { computed, inject, ref, shallowRef } from "vue";
+import { createOidc } from "./index.js";
+
+/** The injection key under which the plugin provides its state. */
+export const oidcKey = Symbol("pixy-oidc");
+
+const isOidc = (x) =>
+  x != null && typeof x === "object" && typeof x.subscribe === "function" && typeof x.login === "function";
+
+/** Instances with a login under way (a real login leaves the page; the mock flips at once). */
+const loginsInFlight = new WeakSet();
+
+function startLogin(oidc, options) {
+  if (loginsInFlight.has(oidc)) return;
+  loginsInFlight.add(oidc);
+  let result;
+  try {
+    result = oidc.login(options);
+  } catch (e) {
+    result = Promise.reject(e);
+  }
+  Promise.resolve(result).then(
+    () => loginsInFlight.delete(oidc),
+    (e) => {
+      loginsInFlight.delete(oidc);
+      console.error("pixy-oidc: login failed", e);
+    },
+  );
+}
+
+/**
+ * `app.use(createOidcPlugin(config))`, or with an instance (e.g. createMockOidc()) or a promise
+ * of one. The returned plugin carries the same state and functions as useOidc(), plus `ready`.
+ */
+export function createOidcPlugin(source) {
+  if (source == null) throw new TypeError("createOidcPlugin(config): a config or an Oidc instance is required");
+  const instance = shallowRef(null);
+  const isLoggedIn = ref(false);
+  const claims = shallowRef(null);
+  const error = shallowRef(null);
+  const sessionExpired = ref(false);
+
+  function attach(oidc) {
+    const sync = () => {
+      isLoggedIn.value = Boolean(oidc.isLoggedIn);
+      claims.value = oidc.claims ?? null;
+    };
+    sync();
+    oidc.subscribe((event) => {
+      loginsInFlight.delete(oidc);
+      sync();
+      if (event.type === "error") error.value = event.error ?? null;
+      else if (event.type === "tokensChanged") error.value = null;
+      if (event.type === "sessionExpired") sessionExpired.value = true;
+      else if (event.type !== "error") sessionExpired.value = false;
+    });
+    instance.value = oidc;
+    return oidc;
+  }
+
+  let ready;
+  if (isOidc(source)) {
+    ready = Promise.resolve(attach(source));
+  } else {
+    const pending = typeof source.then === "function" ? Promise.resolve(source) : createOidc(source);
+    ready = pending.then(attach, (e) => {
+      error.value = e;
+      throw e;
+    });
+    // The rejection is reported through `error`; whoever awaits `ready` still sees it.
+    ready.catch(() => {});
+  }
+
+  const withOidc = (f) => async (arg) => f(await ready, arg);
+  const state = {
+    ready,
+    oidc: computed(() => instance.value),
+    isReady: computed(() => instance.value !== null),
+    isLoggedIn: computed(() => isLoggedIn.value),
+    claims: computed(() => claims.value),
+    error: computed(() => error.value),
+    sessionExpired: computed(() => sessionExpired.value),
+    login: withOidc((o, options) => o.login(options)),
+    logout: withOidc((o, options) => o.logout(options)),
+    getTokens: withOidc((o) => o.getTokens()),
+    renewTokens: withOidc((o) => o.renewTokens()),
+    getUserInfo: withOidc((o) => o.getUserInfo()),
+  };
+  return Object.freeze({
+    ...state,
+    install(app) {
+      app.provide(oidcKey, state);
+    },
+  });
+}
+
+/**
+ * The plugin's reactive state (`isLoggedIn`, `claims`, ... as read-only refs) and functions.
+ * Call it in `setup()` (or inside `app.runWithContext()`).
+ */
+export function useOidc() {
+  const state = inject(oidcKey, null);
+  if (!state) throw new Error("useOidc() needs app.use(createOidcPlugin(...)) first");
+  return state;
+}
+
+/**
+ * A vue-router navigation guard: `router.beforeEach(createLoginGuard(plugin))`. Routes with
+ * `meta.requiresLogin` (on the route or a parent) wait for the plugin to be ready and, when
+ * nobody is logged in, start a login that comes back to the route. Pass `router` when the history
+ * has a base, so the return URL includes it.
+ */
+export function createLoginGuard(plugin, options = {}) {
+  const isProtected =
+    options.isProtected ?? ((to) => (to.matched ?? [to]).some((record) => Boolean(record.meta?.requiresLogin)));
+  return async (to) => {
+    if (!isProtected(to)) return true;
+    let oidc;
+    try {
+      oidc = await plugin.ready;
+    } catch {
+      return false;
+    }
+    if (oidc.isLoggedIn) return true;
+    const redirectTo = options.router ? options.router.resolve(to.fullPath).href : to.fullPath;
+    startLogin(oidc, { ...options.loginOptions, redirectTo });
+    // A real login leaves the page, so the navigation is cancelled; the mock logs in at once.
+    return Boolean(oidc.isLoggedIn);
+  };
+}
