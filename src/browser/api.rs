@@ -2,21 +2,22 @@
 //! orchestration of the protocol steps: each step's request comes from `proto`, is performed
 //! here, and its response goes back to `proto` for validation.
 
-use super::{crypto, http, storage, web};
+use super::{crypto, http, silent, storage, tabs, timer, web};
 use crate::proto::authorize::{self, Mode, Options};
 use crate::proto::callback::{self, ValidatedCallback, RESPONSE_PARAMS};
-use crate::proto::config::{self, Config};
+use crate::proto::config::{self, Config, SessionRestore};
 use crate::proto::discovery::{self, Metadata};
 use crate::proto::id_token::{self, Claims, Expect, NonceRule};
 use crate::proto::jose::{self, Jwk, KeyChoice};
-use crate::proto::session::{Session, RENEW_LEEWAY_MS};
+use crate::proto::json::{self, ObjectWriter};
+use crate::proto::session::{self, Session, RENEW_LEEWAY_MS};
 use crate::proto::token::{self, Secret};
 use crate::proto::{logout, url, userinfo, Code, Error, Result};
 use js_sys::{Function, Object, Promise, Reflect};
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
 /// An error as the JS wrapper receives it: `{ code, message, error?, errorDescription? }`.
 fn to_js(e: Error) -> JsValue {
@@ -61,7 +62,22 @@ struct Inner {
     renewing: RefCell<Option<Promise>>,
     /// `(type, error?) => void`, the JS wrapper's event sink.
     emit: Function,
+    /// When the current tokens arrived (local clock), for the renewal schedule.
+    received_at_ms: Cell<f64>,
+    /// Failed renewals in a row, for the backoff.
+    failures: Cell<u32>,
+    timer: RefCell<Option<timer::Timeout>>,
+    channel: RefCell<Option<tabs::Channel>>,
+    /// During start-up: where a session handed over by another tab goes.
+    waiting_for_tab: RefCell<Option<Function>>,
+    _on_online: RefCell<Option<Closure<dyn FnMut()>>>,
 }
+
+/// How long a starting tab waits for another tab to hand over its session.
+const TAB_HANDOVER_MS: f64 = 60.0;
+/// How long the renewing tab keeps the lock after broadcasting, so that the others receive
+/// the new tokens before they could start a renewal of their own.
+const LOCK_LINGER_MS: f64 = 100.0;
 
 /// One configured client. Created by [`start_client`].
 #[wasm_bindgen]
@@ -108,15 +124,40 @@ async fn start(config_json: &str, href: &str, emit: Function) -> Result<Client> 
         session: RefCell::new(None),
         renewing: RefCell::new(None),
         emit,
+        received_at_ms: Cell::new(0.0),
+        failures: Cell::new(0),
+        timer: RefCell::new(None),
+        channel: RefCell::new(None),
+        waiting_for_tab: RefCell::new(None),
+        _on_online: RefCell::new(None),
     });
-    if let Some(params) = callback {
-        let validated = callback::validate(&params, pending, &inner.cfg, &inner.meta, now)?;
-        let origin = web::origin()?;
-        let landing = url::same_origin_target(&origin, validated.redirect_to())?;
-        inner.complete_code(validated).await?;
-        web::replace_url(&landing)?;
+    inner.listen();
+    match callback {
+        Some(params) => {
+            let silent_redirect = pending
+                .as_ref()
+                .is_some_and(|p| p.mode == Mode::SilentRedirect);
+            let validated = callback::validate(&params, pending, &inner.cfg, &inner.meta, now);
+            match validated {
+                // A silent top-level redirect that found no session: logged out, no error,
+                // and no second attempt in this browser session.
+                Err(e) if silent_redirect && e.code == Code::LoginRequired => {}
+                Err(e) => return Err(e),
+                Ok(validated) => {
+                    let origin = web::origin()?;
+                    let landing = url::same_origin_target(&origin, validated.redirect_to())?;
+                    inner.complete_code(validated, None).await?;
+                    if silent_redirect {
+                        storage::set_flag(&inner.redirect_flag_key(), false);
+                    }
+                    web::replace_url(&landing)?;
+                    inner.broadcast_session();
+                }
+            }
+        }
+        None => inner.restore().await,
     }
-    // Silent restore (another tab, hidden iframe, top-level prompt=none) plugs in here.
+    inner.schedule();
     Ok(Client { inner })
 }
 
@@ -231,7 +272,11 @@ impl Inner {
     }
 
     /// The code exchange, with the JWKS fetched in parallel.
-    async fn complete_code(self: &Rc<Self>, validated: ValidatedCallback) -> Result<()> {
+    async fn complete_code(
+        self: &Rc<Self>,
+        validated: ValidatedCallback,
+        previous: Option<&Claims>,
+    ) -> Result<()> {
         let (req, exchange) = token::code_request(&self.cfg, &self.meta, validated);
         let prefetch = self.prefetch_jwks();
         let resp = http::send(http::Req {
@@ -260,29 +305,300 @@ impl Inner {
                 &id,
                 NonceRule::Equals(&exchange.nonce),
                 &tr.access_token,
-                None,
+                previous,
                 received,
             )
             .await?;
+        self.received_at_ms.set(received);
         *self.session.borrow_mut() = Some(Session::new(tr, id, claims, received));
         Ok(())
     }
 
     fn end_session(&self, event: &str, error: Option<Error>) {
         let had = self.session.borrow_mut().take().is_some();
+        *self.timer.borrow_mut() = None;
         if had {
             self.emit(event, error);
         }
     }
 
-    /// Tokens, renewed first when the access token expires within the leeway.
+    fn key(&self) -> String {
+        format!("{}|{}", self.cfg.issuer, self.cfg.client_id)
+    }
+
+    fn redirect_flag_key(&self) -> String {
+        format!("pixy-oidc:silent-redirect:{}", self.key())
+    }
+
+    /// Subscribes to the other tabs and to the browser coming back online.
+    fn listen(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let channel = tabs::Channel::open(&format!("pixy-oidc:{}", self.key()), move |text| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_tab_message(&text);
+            }
+        });
+        *self.channel.borrow_mut() = channel.ok();
+        let weak = Rc::downgrade(self);
+        let on_online = Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.failures.set(0);
+                inner.schedule();
+            }
+        });
+        if let Ok(w) = web::window() {
+            let _ =
+                w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        }
+        *self._on_online.borrow_mut() = Some(on_online);
+    }
+
+    fn post(&self, kind: &str, session_json: Option<&str>) {
+        let msg = ObjectWriter::new()
+            .str("t", kind)
+            .opt_str("s", session_json)
+            .finish();
+        if let Some(c) = &*self.channel.borrow() {
+            c.post(&msg);
+        }
+    }
+
+    fn broadcast_session(&self) {
+        let json = self
+            .session
+            .borrow()
+            .as_ref()
+            .map(Session::to_transfer_json);
+        if let Some(json) = json {
+            self.post("session", Some(&json));
+        }
+    }
+
+    fn on_tab_message(self: &Rc<Self>, text: &str) {
+        let Ok(msg) = json::parse(text, "a message from another tab") else {
+            return;
+        };
+        match msg.str_member("t") {
+            Some("hello") => self.broadcast_session(),
+            Some("logout") => self.end_session("loggedOut", None),
+            Some("session") => {
+                let Some(s) = msg.str_member("s").and_then(|s| {
+                    Session::from_transfer_json(
+                        s,
+                        &self.meta.issuer,
+                        &self.cfg.client_id,
+                        web::now_ms(),
+                    )
+                }) else {
+                    return;
+                };
+                if let Some(waiter) = self.waiting_for_tab.borrow_mut().take() {
+                    let _ = waiter.call1(&JsValue::NULL, &JsValue::from_str(&s.to_transfer_json()));
+                    return;
+                }
+                let newer = match &*self.session.borrow() {
+                    None => true,
+                    Some(cur) => {
+                        cur.claims.sub != s.claims.sub
+                            || cur.access_token != s.access_token
+                                && s.access_expires_at_ms.unwrap_or(f64::MAX)
+                                    >= cur.access_expires_at_ms.unwrap_or(0.0)
+                    }
+                };
+                if newer {
+                    self.adopt(s);
+                    self.emit("tokensChanged", None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn adopt(self: &Rc<Self>, s: Session) {
+        self.received_at_ms.set(web::now_ms());
+        self.failures.set(0);
+        *self.session.borrow_mut() = Some(s);
+        self.schedule();
+    }
+
+    /// Silent restore, in API.md's order: another tab, the hidden iframe, then (auto, with a
+    /// cross-site provider) one top-level `prompt=none` redirect per browser session.
+    async fn restore(self: &Rc<Self>) {
+        if let Some(s) = self.ask_other_tabs().await {
+            self.adopt(s);
+            return;
+        }
+        match self.cfg.session_restore {
+            SessionRestore::None => {}
+            SessionRestore::Redirect => self.silent_redirect().await,
+            SessionRestore::Iframe => {
+                let _ = self.silent_login(None).await;
+            }
+            SessionRestore::Auto => match self.silent_login(None).await {
+                Err(e) if e.code == Code::LoginRequired => {
+                    let origin = web::origin().unwrap_or_default();
+                    if !session::same_site(&origin, &self.meta.authorization_endpoint) {
+                        self.silent_redirect().await;
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+
+    async fn ask_other_tabs(self: &Rc<Self>) -> Option<Session> {
+        self.channel.borrow().as_ref()?;
+        let promise = Promise::new(&mut |resolve, _| {
+            *self.waiting_for_tab.borrow_mut() = Some(resolve);
+        });
+        self.post("hello", None);
+        let waiter = Rc::downgrade(self);
+        let _timeout = timer::Timeout::new(TAB_HANDOVER_MS, move || {
+            if let Some(inner) = waiter.upgrade() {
+                if let Some(f) = inner.waiting_for_tab.borrow_mut().take() {
+                    let _ = f.call1(&JsValue::NULL, &JsValue::NULL);
+                }
+            }
+        })
+        .ok()?;
+        let text = JsFuture::from(promise).await.ok()?.as_string()?;
+        Session::from_transfer_json(&text, &self.meta.issuer, &self.cfg.client_id, web::now_ms())
+    }
+
+    /// `prompt=none` in a hidden iframe; on success the session is set (and must be about the
+    /// same user as `previous`, when renewing).
+    async fn silent_login(self: &Rc<Self>, previous: Option<&Claims>) -> Result<()> {
+        let mut random = [0u8; authorize::RANDOM_BYTES];
+        crypto::random(&mut random)?;
+        let (url, pending) = authorize::request(
+            &self.cfg,
+            &self.meta,
+            &random,
+            web::now_ms(),
+            Options {
+                redirect_to: String::new(),
+                extra: &[],
+                mode: Mode::SilentIframe,
+                redirect_uri: Some(&self.cfg.silent_redirect_uri),
+            },
+        )?;
+        let href = silent::run(&url, self.cfg.silent_timeout_ms).await?;
+        let params =
+            callback::parse(&href, &[&self.cfg.silent_redirect_uri])?.ok_or_else(|| {
+                Error::new(
+                    Code::InvalidResponse,
+                    "the silent iframe came back without an authorization response",
+                )
+            })?;
+        let validated =
+            callback::validate(&params, Some(pending), &self.cfg, &self.meta, web::now_ms())?;
+        self.complete_code(validated, previous).await
+    }
+
+    /// One top-level `prompt=none` redirect per browser session; never a loop.
+    async fn silent_redirect(self: &Rc<Self>) {
+        let key = self.redirect_flag_key();
+        if storage::get_flag(&key) {
+            return;
+        }
+        let start = || -> Result<()> {
+            let mut random = [0u8; authorize::RANDOM_BYTES];
+            crypto::random(&mut random)?;
+            let href = web::window()?.location().href().unwrap_or_default();
+            let (url, pending) = authorize::request(
+                &self.cfg,
+                &self.meta,
+                &random,
+                web::now_ms(),
+                Options {
+                    redirect_to: url::without_params(&href, RESPONSE_PARAMS),
+                    extra: &[],
+                    mode: Mode::SilentRedirect,
+                    redirect_uri: None,
+                },
+            )?;
+            storage::put(&pending)?;
+            storage::set_flag(&key, true);
+            web::navigate(&url)
+        };
+        if start().is_ok() {
+            // The page is leaving: createOidc settles on the way back.
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Arms the renewal timer. It sleeps at most 30 s at a time and looks at the wall clock on
+    /// each wake-up, so a device that slept renews as soon as it wakes.
+    fn schedule(self: &Rc<Self>) {
+        let due = self
+            .session
+            .borrow()
+            .as_ref()
+            .and_then(|s| session::renewal_due_at(s, self.received_at_ms.get()));
+        let Some(due) = due else {
+            *self.timer.borrow_mut() = None;
+            return;
+        };
+        let weak: Weak<Inner> = Rc::downgrade(self);
+        let delay = session::timer_delay(due, web::now_ms());
+        let t = timer::Timeout::new(delay, move || {
+            let Some(inner) = weak.upgrade() else { return };
+            if web::now_ms() >= due {
+                spawn_local(async move { inner.renew_in_background().await });
+            } else {
+                inner.schedule();
+            }
+        });
+        *self.timer.borrow_mut() = t.ok();
+    }
+
+    async fn renew_in_background(self: &Rc<Self>) {
+        match self.renew(false).await {
+            Ok(()) => {}
+            Err(e) if session::is_transient(&e) => {
+                let expired = self
+                    .session
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|s| s.expires_within(web::now_ms(), 0.0));
+                if expired {
+                    self.end_session("sessionExpired", Some(e.with_code(Code::SessionExpired)));
+                    return;
+                }
+                self.emit("error", Some(e));
+                let n = self.failures.get();
+                self.failures.set(n.saturating_add(1));
+                let weak = Rc::downgrade(self);
+                let t = timer::Timeout::new(session::backoff_ms(n), move || {
+                    if let Some(inner) = weak.upgrade() {
+                        spawn_local(async move { inner.renew_in_background().await });
+                    }
+                });
+                *self.timer.borrow_mut() = t.ok();
+            }
+            // Final errors ended the session already (sessionExpired).
+            Err(_) => {}
+        }
+    }
+
+    /// Tokens, renewed first when the access token expires within the leeway. A passing fault
+    /// while the current access token is still valid returns the current tokens.
     async fn tokens(self: &Rc<Self>, force: bool) -> Result<String> {
         let needs_renewal = match &*self.session.borrow() {
             None => return Err(Error::new(Code::NotLoggedIn, "no user is logged in")),
             Some(s) => force || s.expires_within(web::now_ms(), RENEW_LEEWAY_MS),
         };
         if needs_renewal {
-            self.renew().await?;
+            if let Err(e) = self.renew(force).await {
+                let still_valid = self
+                    .session
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|s| !s.expires_within(web::now_ms(), 0.0));
+                if force || !session::is_transient(&e) || !still_valid {
+                    return Err(e);
+                }
+            }
         }
         self.session
             .borrow()
@@ -291,17 +607,36 @@ impl Inner {
             .ok_or_else(|| Error::new(Code::NotLoggedIn, "no user is logged in"))
     }
 
-    /// One renewal at a time: concurrent callers await the same one.
-    async fn renew(self: &Rc<Self>) -> Result<()> {
+    /// One renewal at a time in this tab (concurrent callers await the same one), and one in
+    /// all tabs (a Web Lock; a tab that gets the lock after another renewed just takes the
+    /// tokens it was handed).
+    async fn renew(self: &Rc<Self>, force: bool) -> Result<()> {
         let existing = self.renewing.borrow().clone();
         let promise = match existing {
             Some(p) => p,
             None => {
                 let inner = self.clone();
                 let p = future_to_promise(async move {
-                    let result = inner.do_renew().await;
+                    let lock = format!("pixy-oidc:renew:{}", inner.key());
+                    let in_lock = inner.clone();
+                    let result = tabs::with_lock(&lock, move || async move {
+                        let due = in_lock
+                            .session
+                            .borrow()
+                            .as_ref()
+                            .is_some_and(|s| s.expires_within(web::now_ms(), RENEW_LEEWAY_MS));
+                        if !force && !due {
+                            // Another tab renewed while this one waited for the lock.
+                            return Ok(JsValue::UNDEFINED);
+                        }
+                        in_lock.do_renew().await.map_err(to_js)?;
+                        in_lock.broadcast_session();
+                        timer::sleep(LOCK_LINGER_MS).await;
+                        Ok(JsValue::UNDEFINED)
+                    })
+                    .await;
                     *inner.renewing.borrow_mut() = None;
-                    result.map(|_| JsValue::UNDEFINED).map_err(to_js)
+                    result
                 });
                 *self.renewing.borrow_mut() = Some(p.clone());
                 p
@@ -315,10 +650,21 @@ impl Inner {
             return Err(Error::new(Code::NotLoggedIn, "no user is logged in"));
         };
         let Some(refresh_token) = current.refresh_token.clone() else {
-            return Err(Error::new(
-                Code::LoginRequired,
-                "the provider issued no refresh token, so the tokens cannot be renewed without the user",
-            ));
+            // No refresh token: a new code through the hidden iframe, for the same user.
+            return match self.silent_login(Some(&current.claims)).await {
+                Ok(()) => {
+                    self.failures.set(0);
+                    self.schedule();
+                    self.emit("tokensChanged", None);
+                    Ok(())
+                }
+                Err(e) if session::is_transient(&e) => Err(e),
+                Err(e) => {
+                    let e = e.with_code(Code::SessionExpired);
+                    self.end_session("sessionExpired", Some(e.clone()));
+                    Err(e)
+                }
+            };
         };
         let req = token::refresh_request(&self.cfg, &self.meta, &refresh_token);
         let resp = http::send(http::Req {
@@ -334,6 +680,16 @@ impl Inner {
         let tr = match token::parse(&resp) {
             Ok(tr) => tr,
             Err(e) if e.error.as_deref() == Some("invalid_grant") => {
+                // Another tab may have rotated the refresh token meanwhile and handed the
+                // new one over: then this session is fine.
+                let rotated_elsewhere = self
+                    .session
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|s| s.refresh_token.as_ref() != Some(&refresh_token));
+                if rotated_elsewhere {
+                    return Ok(());
+                }
                 let e = e.with_code(Code::SessionExpired);
                 self.end_session("sessionExpired", Some(e.clone()));
                 return Err(e);
@@ -364,7 +720,10 @@ impl Inner {
             }
         };
         let next = current.refreshed(tr, id, received);
+        self.received_at_ms.set(received);
+        self.failures.set(0);
         *self.session.borrow_mut() = Some(next);
+        self.schedule();
         self.emit("tokensChanged", None);
         Ok(())
     }
@@ -493,6 +852,7 @@ impl Client {
         let hint = inner.session.borrow().as_ref().map(|s| s.id_token.clone());
         *inner.renewing.borrow_mut() = None;
         inner.end_session("loggedOut", None);
+        inner.post("logout", None);
         let target = logout::end_session_url(
             &inner.cfg,
             inner.meta.end_session_endpoint.as_deref(),

@@ -4,7 +4,10 @@
 mod api;
 mod crypto;
 mod http;
+mod silent;
 mod storage;
+mod tabs;
+mod timer;
 mod web;
 
 #[cfg(test)]

@@ -59,3 +59,21 @@ pub fn sweep(now_ms: f64) {
         let _ = storage.remove_item(&key);
     }
 }
+
+/// A flag in sessionStorage (never a token): the silent redirect already tried in this tab.
+pub fn get_flag(key: &str) -> bool {
+    session_storage()
+        .ok()
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .is_some()
+}
+
+pub fn set_flag(key: &str, on: bool) {
+    if let Ok(s) = session_storage() {
+        let _ = if on {
+            s.set_item(key, "1")
+        } else {
+            s.remove_item(key)
+        };
+    }
+}

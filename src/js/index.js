@@ -7,6 +7,18 @@ import initModule, { startClient } from "./pixy_oidc.js";
 // router can rewrite it.
 let bootHref = typeof location !== "undefined" ? location.href : undefined;
 
+// Inside the hidden silent-authentication iframe, the page hands the provider's answer to its
+// parent before anything else, and the library does nothing more here.
+const inSilentFrame =
+  typeof window !== "undefined" && window.parent !== window && window.name === "pixy-oidc-silent";
+if (inSilentFrame) {
+  try {
+    window.parent.postMessage(`pixy-oidc:silent:${location.href}`, location.origin);
+  } catch {
+    // A parent on another origin: nothing to tell.
+  }
+}
+
 /** An error with a stable `code` that programs compare. */
 export class OidcError extends Error {
   constructor(code, message, details = {}) {
@@ -151,6 +163,7 @@ export function createOidc(config) {
   }
   const existing = instances.get(key);
   if (existing) return existing;
+  if (inSilentFrame) return never();
   const href = bootHref ?? (typeof location !== "undefined" ? location.href : "");
   bootHref = undefined;
   const oidc = new Oidc();

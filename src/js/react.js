@@ -51,7 +51,14 @@ function obtain(config) {
 }
 
 /** Instances with a login under way (a real login leaves the page; the mock flips at once). */
-const loginsInFlight = new WeakSet();
+let loginsInFlight = new WeakSet();
+// Back from the provider's page into a page restored from the back/forward cache: that login
+// is over, and the next protected route or login button must be able to start another.
+if (typeof addEventListener === "function") {
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) loginsInFlight = new WeakSet();
+  });
+}
 
 /** oidc -> external store for useSyncExternalStore. */
 const stores = new WeakMap();

@@ -12,7 +12,14 @@ const isOidc = (x) =>
   x != null && typeof x === "object" && typeof x.subscribe === "function" && typeof x.login === "function";
 
 /** Instances with a login under way (a real login leaves the page; the mock flips at once). */
-const loginsInFlight = new WeakSet();
+let loginsInFlight = new WeakSet();
+// Back from the provider's page into a page restored from the back/forward cache: that login
+// is over, and the next protected route or login button must be able to start another.
+if (typeof addEventListener === "function") {
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) loginsInFlight = new WeakSet();
+  });
+}
 
 function startLogin(oidc, options) {
   if (loginsInFlight.has(oidc)) return;

@@ -160,6 +160,14 @@ pub fn clip(s: &str, max: usize) -> String {
     format!("{}…", s.get(..end).unwrap_or(""))
 }
 
+/// Untrusted text for a message: clipped to `max` bytes, then quoted as a JSON string literal
+/// (quotes, backslashes and control characters escaped).
+pub fn quoted(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    super::json::write_str(&mut out, &clip(s, max));
+    out
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message)

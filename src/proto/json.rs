@@ -361,7 +361,15 @@ pub fn write_str(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                out.push_str(if (c as u32) < 0x10 {
+                    "\\u000"
+                } else {
+                    "\\u001"
+                });
+                let d = (c as u8) & 15;
+                out.push(char::from(if d < 10 { b'0' + d } else { b'a' - 10 + d }));
+            }
             c => out.push(c),
         }
     }
