@@ -75,9 +75,10 @@ struct Inner {
 
 /// How long a starting tab waits for another tab to hand over its session.
 const TAB_HANDOVER_MS: f64 = 60.0;
-/// How long the renewing tab keeps the lock after broadcasting, so that the others receive
-/// the new tokens before they could start a renewal of their own.
-const LOCK_LINGER_MS: f64 = 100.0;
+/// A lock granted later than this after asking was held by another tab...
+const LOCK_WAITED_MS: f64 = 5.0;
+/// ...whose broadcast of the new tokens is given this long to arrive before deciding.
+const LOCK_SETTLE_MS: f64 = 60.0;
 
 /// One configured client. Created by [`start_client`].
 #[wasm_bindgen]
@@ -147,9 +148,8 @@ async fn start(config_json: &str, href: &str, emit: Function) -> Result<Client> 
                     let origin = web::origin()?;
                     let landing = url::same_origin_target(&origin, validated.redirect_to())?;
                     inner.complete_code(validated, None).await?;
-                    if silent_redirect {
-                        storage::set_flag(&inner.redirect_flag_key(), false);
-                    }
+                    // A session exists again: a later reload may try one silent redirect.
+                    storage::set_flag(&inner.redirect_flag_key(), false);
                     web::replace_url(&landing)?;
                     inner.broadcast_session();
                 }
@@ -565,7 +565,7 @@ impl Inner {
                     self.end_session("sessionExpired", Some(e.with_code(Code::SessionExpired)));
                     return;
                 }
-                self.emit("error", Some(e));
+                // A passing fault while the token is valid is no news for the user: retry.
                 let n = self.failures.get();
                 self.failures.set(n.saturating_add(1));
                 let weak = Rc::downgrade(self);
@@ -576,8 +576,12 @@ impl Inner {
                 });
                 *self.timer.borrow_mut() = t.ok();
             }
-            // Final errors ended the session already (sessionExpired).
-            Err(_) => {}
+            // Final errors ended the session already (sessionExpired); anything else is told.
+            Err(e) => {
+                if self.session.borrow().is_some() {
+                    self.emit("error", Some(e));
+                }
+            }
         }
     }
 
@@ -619,7 +623,13 @@ impl Inner {
                 let p = future_to_promise(async move {
                     let lock = format!("pixy-oidc:renew:{}", inner.key());
                     let in_lock = inner.clone();
+                    let asked_at = web::now_ms();
                     let result = tabs::with_lock(&lock, move || async move {
+                        if web::now_ms() - asked_at > LOCK_WAITED_MS {
+                            // Another tab held the lock: let its broadcast of the new tokens
+                            // arrive before deciding, so no rotated refresh token is reused.
+                            timer::sleep(LOCK_SETTLE_MS).await;
+                        }
                         let due = in_lock
                             .session
                             .borrow()
@@ -631,7 +641,6 @@ impl Inner {
                         }
                         in_lock.do_renew().await.map_err(to_js)?;
                         in_lock.broadcast_session();
-                        timer::sleep(LOCK_LINGER_MS).await;
                         Ok(JsValue::UNDEFINED)
                     })
                     .await;

@@ -150,13 +150,14 @@ mod tests {
 /// run while a device sleeps; waking often enough and comparing with `Date.now()` catches up.
 pub const MAX_TIMER_MS: f64 = 30_000.0;
 
-/// When the renewal of `session` is due: `RENEW_LEEWAY_MS` before the access token expires
-/// (never before half its remaining life, so a 40 s token is not renewed at once, forever).
+/// When the renewal of `session` is due: `RENEW_LEEWAY_MS` before the access token expires,
+/// but never before a quarter of its life has passed, so that a token shorter than the leeway
+/// is not renewed at once, forever.
 pub fn renewal_due_at(session: &Session, received_at_ms: f64) -> Option<f64> {
     let exp = session.access_expires_at_ms?;
     let early = exp - RENEW_LEEWAY_MS;
-    let half = received_at_ms + (exp - received_at_ms) / 2.0;
-    Some(if early > half { early } else { half })
+    let floor = received_at_ms + (exp - received_at_ms) / 4.0;
+    Some(if early > floor { early } else { floor })
 }
 
 /// How long the next timer should sleep: until `due`, but at most [`MAX_TIMER_MS`].
@@ -320,9 +321,19 @@ mod lifecycle_tests {
     }
 
     #[test]
-    fn short_tokens_are_renewed_at_half_life_not_in_a_loop() {
+    fn short_tokens_are_renewed_after_a_quarter_of_their_life_not_in_a_loop() {
         let s = session(40.0, 1_000.0);
-        assert_eq!(renewal_due_at(&s, 1_000.0), Some(21_000.0));
+        assert_eq!(
+            renewal_due_at(&s, 1_000.0),
+            Some(11_000.0),
+            "40 s token: 30 s before expiry"
+        );
+        let s = session(20.0, 1_000.0);
+        assert_eq!(
+            renewal_due_at(&s, 1_000.0),
+            Some(6_000.0),
+            "20 s token: after 5 s, not at once"
+        );
     }
 
     #[test]

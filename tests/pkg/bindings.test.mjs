@@ -1,0 +1,182 @@
+// The React and Vue bindings in Chromium, with the mock and with a stand-in for the core that
+// counts createOidc calls. React runs its development build, where StrictMode renders and runs
+// effects twice: nothing may be created, or logged in, twice.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { build } from "esbuild";
+import { launchBrowser } from "../support/browser.mjs";
+import { assertBuilt, pkgDir, repoRoot } from "./support.mjs";
+
+const fixtures = path.join(repoRoot, "tests/pkg/fixtures");
+
+/** Bundles a fixture; the bindings' `./index.js` (the core) becomes fixtures/fake-core.js. */
+async function bundle(entry) {
+  const result = await build({
+    entryPoints: [path.join(fixtures, entry)],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    jsx: "automatic",
+    logLevel: "silent",
+    nodePaths: [path.join(repoRoot, "node_modules")],
+    define: {
+      "process.env.NODE_ENV": '"development"',
+      __VUE_OPTIONS_API__: "true",
+      __VUE_PROD_DEVTOOLS__: "false",
+      __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: "false",
+    },
+    plugins: [
+      {
+        name: "fake-core",
+        setup(b) {
+          b.onResolve({ filter: /^\.\/index\.js$/ }, (args) =>
+            path.resolve(args.resolveDir) === path.resolve(pkgDir) ? { path: path.join(fixtures, "fake-core.js") } : undefined,
+          );
+        },
+      },
+    ],
+  });
+  return result.outputFiles[0].text;
+}
+
+async function openFixture(context, entry) {
+  const code = await bundle(entry);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.route("http://pixy.test/**", (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === "/fixture.js") {
+      return route.fulfill({ contentType: "text/javascript", body: code });
+    }
+    return route.fulfill({
+      contentType: "text/html",
+      body: `<!DOCTYPE html><meta charset="utf-8"><body><script type="module" src="/fixture.js"></script></body>`,
+    });
+  });
+  await page.goto("http://pixy.test/", { timeout: 15_000 });
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 15_000 });
+  const run = (name) => page.evaluate((n) => window.scenarios[n](), name);
+  return { page, errors, run };
+}
+
+describe("bindings in Chromium", { timeout: 120_000 }, () => {
+  let browser;
+  before(async () => {
+    assertBuilt();
+    browser = await launchBrowser();
+  });
+  after(() => browser?.close());
+
+  describe("pixy-oidc/react", () => {
+    let fx;
+    before(async () => {
+      fx = await openFixture(browser.context, "react-fixture.jsx");
+    });
+    after(() => assert.deepEqual(fx.errors, []));
+
+    test("<OidcProvider config> calls createOidc once under StrictMode, showing the fallback meanwhile", async () => {
+      const r = await fx.run("configOnceUnderStrictMode");
+      assert.equal(r.fallbackFirst, "loading");
+      assert.equal(r.status, "out");
+      assert.equal(r.createOidcCalls, 1);
+    });
+
+    test("useOidc re-renders on tokensChanged, error, sessionExpired and loggedOut", async () => {
+      const r = await fx.run("mockInstanceFollowsEvents");
+      assert.deepEqual(r.seen, [
+        "out",
+        "in:alice|",
+        "in:alice|timeout",
+        "in:alice|",
+        "expired|",
+        "in:alice|",
+        "out|",
+      ]);
+      assert.equal(r.idleRenders, 0, "no renders without events");
+    });
+
+    test("<RequireLogin> starts exactly one login, back to the current URL", async () => {
+      const r = await fx.run("requireLoginStartsOneLogin");
+      assert.deepEqual(r.calls, [{ redirectTo: "/area?x=1#h" }]);
+      assert.equal(r.fallback, "redirecting");
+      assert.equal(r.secret, null);
+    });
+
+    test("<RequireLogin> with the mock: logs in at once, and again after a logout", async () => {
+      const r = await fx.run("requireLoginWithMock");
+      assert.equal(r.first, "secret");
+      assert.equal(r.second, "secret");
+      assert.deepEqual(r.logins, ["/mocked", "/mocked"]);
+    });
+
+    test("a rejected createOidc goes to errorFallback, or to the error boundary", async () => {
+      const r = await fx.run("createOidcRejects");
+      assert.deepEqual(r, { errorFallback: "provider_error", boundary: "provider_error" });
+    });
+
+    test("withLoginRequired keeps the component's props", async () => {
+      const r = await fx.run("withLoginRequiredKeepsProps");
+      assert.deepEqual(r, { hello: "hello bob", displayName: "withLoginRequired(Greeting)" });
+    });
+
+    test("useOidc outside <OidcProvider> says so", async () => {
+      const r = await fx.run("useOidcOutsideProvider");
+      assert.match(r.message, /inside <OidcProvider>/);
+    });
+  });
+
+  describe("pixy-oidc/vue", () => {
+    let fx;
+    before(async () => {
+      fx = await openFixture(browser.context, "vue-fixture.js");
+    });
+    after(() => assert.deepEqual(fx.errors, []));
+
+    test("useOidc refs follow tokensChanged, error, sessionExpired and loggedOut", async () => {
+      const r = await fx.run("pluginFollowsMockEvents");
+      assert.deepEqual(r.seen, [
+        "out",
+        "in:alice|",
+        "in:alice|timeout",
+        "in:alice|",
+        "expired|",
+        "in:alice|",
+        "out|",
+      ]);
+    });
+
+    test("createOidcPlugin(config): one createOidc, isReady, ready and the functions", async () => {
+      const r = await fx.run("pluginWithConfig");
+      assert.deepEqual(r, { first: "loading", then: "in:cfg", same: true, calls: 1, accessToken: "mock-access-token-1" });
+    });
+
+    test("a rejected createOidc rejects ready and sets error", async () => {
+      const r = await fx.run("pluginWithFailingConfig");
+      assert.deepEqual(r, { rejected: "issuer_mismatch", shown: "issuer_mismatch" });
+    });
+
+    test("createLoginGuard: protected routes start one login (again after a bfcache restore) and cancel the navigation", async () => {
+      const r = await fx.run("guardWithRedirectingOidc");
+      assert.equal(r.afterOpen, "/open");
+      assert.equal(r.afterProtected, "/open", "the navigation to a protected route is cancelled");
+      assert.equal(r.whileInFlight, 1, "no second login while one is under way");
+      assert.deepEqual(r.calls, [
+        { extraAuthParams: { prompt: "login" }, redirectTo: "/base/area/inner?q=1" },
+        { extraAuthParams: { prompt: "login" }, redirectTo: "/base/area" },
+      ]);
+    });
+
+    test("createLoginGuard with the mock: logs in and lets the navigation through", async () => {
+      const r = await fx.run("guardWithMock");
+      assert.deepEqual(r, { route: "/area", logins: ["/area"], loggedIn: true });
+    });
+
+    test("useOidc without the plugin says so", async () => {
+      const r = await fx.run("useOidcWithoutPlugin");
+      assert.match(r.message, /createOidcPlugin/);
+    });
+  });
+});

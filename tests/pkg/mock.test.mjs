@@ -1,0 +1,131 @@
+// pixy-oidc/mock under Node: the same members as Oidc, state flips with the events a real
+// instance emits, and no wasm anywhere.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { createMockOidc, MockOidcError } from "../../src/js/mock.js";
+import { repoRoot } from "./support.mjs";
+
+const settles = (p, ms = 50) =>
+  Promise.race([p.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), ms))]);
+
+test("has every member of Oidc (API.md)", () => {
+  const oidc = createMockOidc();
+  for (const f of ["login", "logout", "getTokens", "renewTokens", "getUserInfo", "subscribe"]) {
+    assert.equal(typeof oidc[f], "function", f);
+  }
+  assert.equal(oidc.isLoggedIn, false);
+  assert.equal(oidc.claims, null);
+});
+
+test("logged out: getTokens, renewTokens and getUserInfo reject with code not_logged_in", async () => {
+  const oidc = createMockOidc();
+  for (const f of ["getTokens", "renewTokens", "getUserInfo"]) {
+    await assert.rejects(oidc[f](), (e) => {
+      assert.ok(e instanceof MockOidcError);
+      assert.ok(e instanceof Error);
+      assert.equal(e.name, "OidcError");
+      assert.equal(e.code, "not_logged_in");
+      return true;
+    });
+  }
+});
+
+test("starts logged in with the given claims and fake tokens", async () => {
+  const claims = { sub: "alice", name: "Alice" };
+  const oidc = createMockOidc({ isLoggedIn: true, claims, tokens: { scope: "openid api" } });
+  assert.equal(oidc.isLoggedIn, true);
+  assert.equal(oidc.claims.sub, "alice");
+  assert.equal(oidc.claims.name, "Alice");
+  // Completed with what every ID token has, so it fits the Claims type.
+  for (const c of ["iss", "aud", "iat", "exp"]) assert.ok(oidc.claims[c] !== undefined, c);
+  const t = await oidc.getTokens();
+  assert.equal(t.tokenType, "Bearer");
+  assert.equal(t.scope, "openid api");
+  assert.match(t.accessToken, /^mock-access-token-/);
+  assert.ok(t.accessTokenExpiresAt > Date.now());
+  // The ID token is an unsigned JWT of the claims: readable, valid nowhere.
+  const [header, payload, signature] = t.idToken.split(".");
+  assert.equal(JSON.parse(Buffer.from(header, "base64url")).alg, "none");
+  assert.equal(JSON.parse(Buffer.from(payload, "base64url")).sub, "alice");
+  assert.equal(signature, "");
+  assert.deepEqual(await oidc.getUserInfo(), claims);
+});
+
+test("login() flips state, emits tokensChanged with state updated, and never settles", async () => {
+  const seen = [];
+  const logins = [];
+  const oidc = createMockOidc({ onLogin: (o) => logins.push(o) });
+  const unsubscribe = oidc.subscribe((e) => seen.push([e.type, oidc.isLoggedIn, oidc.claims?.sub]));
+  const p = oidc.login({ redirectTo: "/here" });
+  assert.deepEqual(seen, [["tokensChanged", true, "mock-user"]]);
+  assert.deepEqual(logins, [{ redirectTo: "/here" }]);
+  assert.equal(await settles(p), false, "login() must behave like a redirect: never settle");
+  unsubscribe();
+  oidc.logout();
+  assert.equal(seen.length, 1, "an unsubscribed listener is not called");
+});
+
+test("logout() forgets tokens and emits loggedOut", async () => {
+  const seen = [];
+  const oidc = createMockOidc({ isLoggedIn: true });
+  oidc.subscribe((e) => seen.push([e.type, oidc.isLoggedIn, oidc.claims]));
+  assert.equal(await settles(oidc.logout({ redirectTo: "/bye" })), false);
+  assert.deepEqual(seen, [["loggedOut", false, null]]);
+  await assert.rejects(oidc.getTokens(), { code: "not_logged_in" });
+});
+
+test("renewTokens() issues new tokens and emits tokensChanged", async () => {
+  const oidc = createMockOidc({ isLoggedIn: true });
+  const before = await oidc.getTokens();
+  const seen = [];
+  oidc.subscribe((e) => seen.push(e.type));
+  const after = await oidc.renewTokens();
+  assert.notEqual(after.accessToken, before.accessToken);
+  assert.deepEqual(await oidc.getTokens(), after);
+  assert.deepEqual(seen, ["tokensChanged"]);
+});
+
+test("test controls: simulateLogin, expireSession, emitError", () => {
+  const oidc = createMockOidc();
+  const seen = [];
+  oidc.subscribe((e) => seen.push(e));
+  oidc.simulateLogin({ sub: "bob" });
+  assert.equal(oidc.claims.sub, "bob");
+  oidc.expireSession();
+  assert.equal(oidc.isLoggedIn, false);
+  oidc.emitError("network_error");
+  assert.deepEqual(
+    seen.map((e) => e.type),
+    ["tokensChanged", "sessionExpired", "error"],
+  );
+  assert.equal(seen[2].error.code, "network_error");
+  assert.equal(seen[2].error.name, "OidcError");
+});
+
+test("a throwing listener does not stop the others", (t) => {
+  const oidc = createMockOidc();
+  let second = false;
+  oidc.subscribe(() => {
+    throw new Error("listener bug");
+  });
+  oidc.subscribe(() => {
+    second = true;
+  });
+  // Reported (reportError in browsers, console.error elsewhere), not thrown into the caller.
+  const reported = [];
+  globalThis.reportError = (e) => reported.push(e);
+  t.after(() => delete globalThis.reportError);
+  oidc.simulateLogin();
+  assert.equal(second, true);
+  assert.equal(reported[0]?.message, "listener bug");
+});
+
+test("imports nothing: no core, no wasm, no framework", async () => {
+  const source = (await readFile(path.join(repoRoot, "src/js/mock.js"), "utf8"))
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
+  assert.deepEqual(source.match(/^\s*(import|export)\s[^;]*\sfrom\s/gm) ?? [], []);
+  assert.doesNotMatch(source, /import\(|\.wasm/);
+});

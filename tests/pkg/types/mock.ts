@@ -1,0 +1,23 @@
+// Type-checks pixy-oidc/mock: the mock is usable wherever an Oidc is expected.
+import type { Oidc } from "pixy-oidc";
+import { createMockOidc, MockOidcError, type MockOidc } from "pixy-oidc/mock";
+
+const mock: MockOidc = createMockOidc({
+  isLoggedIn: true,
+  claims: { sub: "alice", name: "Alice" },
+  tokens: { accessToken: "t" },
+  onLogin: (options) => console.log(options.redirectTo),
+});
+const asOidc: Oidc = mock;
+mock.simulateLogin({ sub: "bob" });
+mock.expireSession();
+mock.emitError("network_error");
+mock.emitError(new MockOidcError("timeout", "slow"));
+export const code: string = new MockOidcError("not_logged_in", "nobody").code;
+export const name: "OidcError" = new MockOidcError("not_logged_in", "nobody").name;
+console.log(asOidc.isLoggedIn);
+
+// @ts-expect-error claims need a sub
+createMockOidc({ claims: { name: "nobody" } });
+// @ts-expect-error unknown error codes are refused
+mock.emitError("no_such_code");

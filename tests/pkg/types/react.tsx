@@ -1,0 +1,57 @@
+// Type-checks pixy-oidc/react in a TSX app (strict, react-jsx).
+import { StrictMode, type ReactNode } from "react";
+import type { OidcError } from "pixy-oidc";
+import { OidcProvider, RequireLogin, useOidc, withLoginRequired, type OidcState } from "pixy-oidc/react";
+import { createMockOidc } from "pixy-oidc/mock";
+
+function UserMenu(): ReactNode {
+  const state: OidcState = useOidc();
+  const { isLoggedIn, claims, login, logout, getTokens, error, sessionExpired } = state;
+  if (!isLoggedIn) return <button onClick={() => void login({ redirectTo: "/" })}>Log in</button>;
+  const onApi = async () => {
+    const { accessToken } = await getTokens();
+    await fetch("/api", { headers: { authorization: `Bearer ${accessToken}` } });
+  };
+  const code: string | undefined = error?.code;
+  return (
+    <div title={code} data-expired={sessionExpired}>
+      {String(claims?.name ?? claims?.sub)}
+      <button onClick={onApi}>API</button>
+      <button onClick={() => void logout()}>Log out</button>
+    </div>
+  );
+}
+
+function Profile({ id }: { id: number }): ReactNode {
+  return <p>{id}</p>;
+}
+const ProtectedProfile = withLoginRequired(Profile, { fallback: <p>…</p> });
+
+export const app = (
+  <StrictMode>
+    <OidcProvider
+      config={{ issuer: "https://idp.example.com", clientId: "spa" }}
+      fallback={<p>Loading</p>}
+      errorFallback={(e: OidcError) => <p>{e.code}</p>}
+    >
+      <UserMenu />
+      <RequireLogin fallback={<p>Redirecting…</p>} loginOptions={{ extraAuthParams: { prompt: "login" } }}>
+        <p>secret</p>
+      </RequireLogin>
+      <ProtectedProfile id={1} />
+    </OidcProvider>
+  </StrictMode>
+);
+
+export const tested = (
+  <OidcProvider oidc={createMockOidc({ isLoggedIn: true })}>
+    <UserMenu />
+  </OidcProvider>
+);
+
+// @ts-expect-error either config or oidc
+export const neither = <OidcProvider fallback="x" />;
+// @ts-expect-error not both
+export const both = <OidcProvider config={{ issuer: "i", clientId: "c" }} oidc={createMockOidc()} />;
+// @ts-expect-error the wrapped component's props are kept
+export const wrongProps = <ProtectedProfile id="one" />;

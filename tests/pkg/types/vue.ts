@@ -1,0 +1,38 @@
+// Type-checks pixy-oidc/vue with vue and vue-router (strict).
+import { createApp, defineComponent, h, type ComputedRef } from "vue";
+import { createRouter, createWebHistory } from "vue-router";
+import type { Oidc } from "pixy-oidc";
+import { createLoginGuard, createOidcPlugin, oidcKey, useOidc, type OidcPlugin } from "pixy-oidc/vue";
+import { createMockOidc } from "pixy-oidc/mock";
+
+const plugin: OidcPlugin = createOidcPlugin({ issuer: "https://idp.example.com", clientId: "spa" });
+createOidcPlugin(createMockOidc());
+createOidcPlugin(Promise.resolve(createMockOidc()));
+
+const Profile = defineComponent({
+  setup() {
+    const { isLoggedIn, claims, getTokens, login } = useOidc();
+    const flag: ComputedRef<boolean> = isLoggedIn;
+    return () =>
+      flag.value
+        ? h("p", String(claims.value?.sub))
+        : h("button", { onClick: () => login({ redirectTo: "/p" }) }, "Log in");
+  },
+});
+
+export async function start(): Promise<void> {
+  const app = createApp(Profile).use(plugin);
+  const oidc: Oidc = await plugin.ready;
+  console.log(oidc.isLoggedIn, app.runWithContext(() => useOidc().isReady.value));
+  const router = createRouter({
+    history: createWebHistory(),
+    routes: [{ path: "/p", component: Profile, meta: { requiresLogin: true } }],
+  });
+  router.beforeEach(createLoginGuard(plugin, { router }));
+  router.beforeEach(createLoginGuard(plugin, { isProtected: (to) => to.fullPath.startsWith("/admin") }));
+  app.use(router).mount("#app");
+  console.log(oidcKey.description);
+}
+
+// @ts-expect-error a config needs a clientId
+createOidcPlugin({ issuer: "https://idp.example.com" });

@@ -1,0 +1,11 @@
+// Vite 8 compiles .jsx itself (Oxc); no React plugin is needed.
+import { defineConfig } from "vite";
+import { apiMePlugin } from "../api/me.mjs";
+
+export default defineConfig({
+  plugins: [apiMePlugin()],
+  oxc: { jsx: { runtime: "automatic", importSource: "react" } },
+  server: { port: 5173, strictPort: true },
+  preview: { port: 5173, strictPort: true },
+  build: { sourcemap: true },
+});
