@@ -45,7 +45,11 @@ try {
       port: 9090,
       host: "127.0.0.1",
       clients: [
-        { client_id: "pixy-demo", redirect_uris: [appUrl], post_logout_redirect_uris: [appUrl] },
+        {
+          client_id: "pixy-demo",
+          redirect_uris: [appUrl, `${appUrl}script-tag.html`],
+          post_logout_redirect_uris: [appUrl, `${appUrl}script-tag.html`],
+        },
       ],
     });
     config.issuer = provider.issuer;

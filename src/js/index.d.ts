@@ -90,11 +90,23 @@ export type OidcEvent =
   | { type: "sessionExpired"; error?: OidcError }
   | { type: "error"; error: OidcError };
 
+export interface LoginOptions {
+  /** Where the user lands after the callback; same-origin only. */
+  redirectTo?: string;
+  /** Added to this authorization request only. */
+  extraAuthParams?: Record<string, string>;
+}
+
+export interface LogoutOptions {
+  /** Sent as `post_logout_redirect_uri` (must be registered at the provider); same-origin only. */
+  redirectTo?: string;
+}
+
 export interface Oidc {
   readonly isLoggedIn: boolean;
   readonly claims: Readonly<Claims> | null;
   /** Full-page redirect to the provider. `redirectTo` must be same-origin. */
-  login(options?: { redirectTo?: string; extraAuthParams?: Record<string, string> }): Promise<never>;
+  login(options?: LoginOptions): Promise<never>;
   /** Fresh tokens: renews first when the access token expires soon. */
   getTokens(): Promise<Tokens>;
   /** Forces a renewal. */
@@ -102,7 +114,7 @@ export interface Oidc {
   /** The userinfo endpoint; its `sub` must equal the ID token's. */
   getUserInfo(): Promise<Record<string, unknown> & { sub: string }>;
   /** Forgets the tokens, then RP-initiated logout at the provider. */
-  logout(options?: { redirectTo?: string }): Promise<never>;
+  logout(options?: LogoutOptions): Promise<never>;
   subscribe(listener: (event: OidcEvent) => void): () => void;
 }
 

@@ -2,6 +2,9 @@
 // loads the module, keeps the snapshot (isLoggedIn, claims) that UI bindings read, and turns
 // errors into OidcError instances.
 import initModule, { startClient } from "./pixy_oidc.js";
+import { OidcError } from "./errors.js";
+
+export { OidcError };
 
 // The page URL as it was when the library loaded: a callback is captured before an app's
 // router can rewrite it.
@@ -19,16 +22,6 @@ if (inSilentFrame) {
   }
 }
 
-/** An error with a stable `code` that programs compare. */
-export class OidcError extends Error {
-  constructor(code, message, details = {}) {
-    super(message);
-    this.name = "OidcError";
-    this.code = code;
-    if (details.error !== undefined) this.error = details.error;
-    if (details.errorDescription !== undefined) this.errorDescription = details.errorDescription;
-  }
-}
 
 function toOidcError(e) {
   if (e instanceof OidcError) return e;

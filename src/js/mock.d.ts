@@ -1,8 +1,6 @@
 // pixy-oidc/mock: an in-memory Oidc for app tests and demos. It never loads the wasm.
-import type { Claims, Oidc, OidcErrorCode, Tokens } from "./index.js";
+import type { Claims, LoginOptions, LogoutOptions, Oidc, OidcErrorCode, Tokens } from "./index.js";
 
-type LoginOptions = NonNullable<Parameters<Oidc["login"]>[0]>;
-type LogoutOptions = NonNullable<Parameters<Oidc["logout"]>[0]>;
 
 /** Claims for the mock: `sub` and whatever else the app reads. */
 export type MockClaims = Partial<Claims> & { sub: string };
@@ -41,13 +39,7 @@ export interface MockOidc extends Oidc {
   emitError(errorOrCode?: OidcErrorCode | Error): void;
 }
 
-/** Shaped like OidcError: `name === "OidcError"`, a snake_case `code`, and the provider's `error`. */
-export declare class MockOidcError extends Error {
-  constructor(code: OidcErrorCode, message: string, details?: { error?: string; errorDescription?: string });
-  readonly name: "OidcError";
-  readonly code: OidcErrorCode;
-  readonly error: string | undefined;
-  readonly errorDescription: string | undefined;
-}
+/** The mock throws and emits the core's own `OidcError` (this is the same class). */
+export { OidcError as MockOidcError } from "./index.js";
 
 export declare function createMockOidc(options?: MockOidcOptions): MockOidc;

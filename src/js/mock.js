@@ -1,18 +1,11 @@
 // pixy-oidc/mock: an in-memory stand-in for an `Oidc` instance, for app tests and demos that run
 // without a provider. It has the same members as the real thing; login() and logout() flip the
-// state at once and emit the events a real login or logout would. It never loads the wasm and
-// imports nothing from the core.
+// state at once and emit the events a real login or logout would. It never loads the wasm: it
+// imports only the core's wasm-free error class, so `err instanceof OidcError` holds.
+import { OidcError } from "./errors.js";
 
-/** Same shape as the core's OidcError (`name`, `code`, `error`, `errorDescription`). */
-export class MockOidcError extends Error {
-  constructor(code, message, details = {}) {
-    super(message);
-    this.name = "OidcError";
-    this.code = code;
-    this.error = details.error;
-    this.errorDescription = details.errorDescription;
-  }
-}
+/** @deprecated The mock throws the core's own OidcError; this name stays for compatibility. */
+export const MockOidcError = OidcError;
 
 const DEFAULT_CLAIMS = Object.freeze({
   sub: "mock-user",
@@ -84,7 +77,7 @@ export function createMockOidc(options = {}) {
   }
 
   const notLoggedIn = () =>
-    Promise.reject(new MockOidcError("not_logged_in", "Expected a logged-in user, but nobody is logged in (mock)."));
+    Promise.reject(new OidcError("not_logged_in", "Expected a logged-in user, but nobody is logged in (mock)."));
 
   function signIn(newClaims) {
     if (newClaims) loginClaims = newClaims;
@@ -156,7 +149,7 @@ export function createMockOidc(options = {}) {
     emitError(errorOrCode = "network_error") {
       const error =
         typeof errorOrCode === "string"
-          ? new MockOidcError(errorOrCode, `Simulated error ${errorOrCode} (mock).`)
+          ? new OidcError(errorOrCode, `Simulated error ${errorOrCode} (mock).`)
           : errorOrCode;
       emit({ type: "error", error });
     },

@@ -11,7 +11,7 @@ import { launchBrowser } from "../support/browser.mjs";
 
 // Flip once silent session restore is implemented (API.md, createOidc step 2): a reload then
 // comes back logged in (top-level prompt=none here, since this browser blocks third-party cookies).
-const EXPECT_SESSION_RESTORE = process.env.PIXY_E2E_SESSION_RESTORE === "1";
+const EXPECT_SESSION_RESTORE = process.env.PIXY_E2E_SESSION_RESTORE !== "0";
 
 const CLIENT_ID = "pixy-e2e";
 const WAIT = 15_000;

@@ -14,6 +14,8 @@ import { assertBuilt, createConsumer, run, viteBuild } from "./support.mjs";
 const EXPECTED_FILES = [
   "README.md",
   "package.json",
+  "pkg/errors.d.ts",
+  "pkg/errors.js",
   "pkg/index.d.ts",
   "pkg/index.js",
   "pkg/mock.d.ts",

@@ -1,0 +1,1 @@
+export { OidcError } from "./index.js";
