@@ -21,7 +21,7 @@ step "browser tests (wasm in Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   WASM_BINDGEN_TEST_TIMEOUT=60 \
-  cargo test --quiet --target wasm32-unknown-unknown --lib
+  cargo test --target wasm32-unknown-unknown --lib
 
 step "build the package"
 bash scripts/build.sh
