@@ -7,6 +7,7 @@ use crate::proto::authorize::{self, Mode, Options};
 use crate::proto::callback::{self, ValidatedCallback, RESPONSE_PARAMS};
 use crate::proto::config::{self, Config, SessionRestore};
 use crate::proto::discovery::{self, Metadata};
+use crate::proto::error::cat;
 use crate::proto::id_token::{self, Claims, Expect, NonceRule};
 use crate::proto::jose::{self, Jwk, KeyChoice};
 use crate::proto::json::{self, ObjectWriter};
@@ -74,7 +75,7 @@ struct Inner {
 }
 
 /// How long a starting tab waits for another tab to hand over its session.
-const TAB_HANDOVER_MS: f64 = 60.0;
+const TAB_HANDOVER_MS: f64 = 25.0;
 /// A lock granted later than this after asking was held by another tab...
 const LOCK_WAITED_MS: f64 = 5.0;
 /// ...whose broadcast of the new tokens is given this long to arrive before deciding.
@@ -101,7 +102,7 @@ async fn start(config_json: &str, href: &str, emit: Function) -> Result<Client> 
     let now = web::now_ms();
     let page = url::split(href)
         .ok_or_else(|| Error::new(Code::InvalidConfig, "the page URL is not http(s)"))?;
-    let page_url = format!("{}{}", page.origin(), page.path);
+    let page_url = cat(&[&page.origin(), page.path]);
     let cfg = Config::from_json(config_json, &page_url)?;
     storage::sweep(now);
 
@@ -241,13 +242,24 @@ impl Inner {
             match jose::select_keys(&keys, &jws) {
                 KeyChoice::Candidates(candidates) => {
                     for key in candidates {
-                        if crypto::verify(key, jws.alg, jws.signing_input.as_bytes(), &jws.signature).await? {
+                        if crypto::verify(
+                            key,
+                            jws.alg,
+                            jws.signing_input.as_bytes(),
+                            &jws.signature,
+                        )
+                        .await?
+                        {
                             return id_token::validate(&jws, &self.cfg, &self.meta, &expect);
                         }
                     }
                     return Err(Error::new(
                         Code::InvalidIdToken,
-                        format!("the ID token's {} signature does not verify with the provider's key", jws.alg.name()),
+                        cat(&[
+                            "the ID token's ",
+                            jws.alg.name(),
+                            " signature does not verify with the provider's key",
+                        ]),
                     ));
                 }
                 _ if !refetched => {
@@ -258,12 +270,18 @@ impl Inner {
                     return Err(Error::new(
                         Code::InvalidIdToken,
                         match &jws.kid {
-                            Some(kid) => format!(
-                                "the provider's JWKS has no {} signing key with kid {:?}, even after fetching it again",
+                            Some(kid) => cat(&[
+                                "the provider's JWKS has no ",
                                 jws.alg.name(),
-                                crate::proto::error::clip(kid, 100)
-                            ),
-                            None => format!("the provider's JWKS has no {} signing key", jws.alg.name()),
+                                " signing key with kid ",
+                                &crate::proto::error::quoted(kid, 100),
+                                ", even after fetching it again",
+                            ]),
+                            None => cat(&[
+                                "the provider's JWKS has no ",
+                                jws.alg.name(),
+                                " signing key",
+                            ]),
                         },
                     ))
                 }
@@ -323,17 +341,17 @@ impl Inner {
     }
 
     fn key(&self) -> String {
-        format!("{}|{}", self.cfg.issuer, self.cfg.client_id)
+        cat(&[&self.cfg.issuer, "|", &self.cfg.client_id])
     }
 
     fn redirect_flag_key(&self) -> String {
-        format!("pixy-oidc:silent-redirect:{}", self.key())
+        cat(&["pixy-oidc:silent-redirect:", &self.key()])
     }
 
     /// Subscribes to the other tabs and to the browser coming back online.
     fn listen(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
-        let channel = tabs::Channel::open(&format!("pixy-oidc:{}", self.key()), move |text| {
+        let channel = tabs::Channel::open(&cat(&["pixy-oidc:", &self.key()]), move |text| {
             if let Some(inner) = weak.upgrade() {
                 inner.on_tab_message(&text);
             }
@@ -621,7 +639,7 @@ impl Inner {
             None => {
                 let inner = self.clone();
                 let p = future_to_promise(async move {
-                    let lock = format!("pixy-oidc:renew:{}", inner.key());
+                    let lock = cat(&["pixy-oidc:renew:", &inner.key()]);
                     let in_lock = inner.clone();
                     let asked_at = web::now_ms();
                     let result = tabs::with_lock(&lock, move || async move {

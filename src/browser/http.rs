@@ -2,6 +2,7 @@
 //! and a size cap so a hostile endpoint cannot make the tab read a huge body.
 
 use super::{describe_js, js_error, web};
+use crate::proto::error::cat;
 use crate::proto::http::{Response, MAX_BODY_BYTES};
 use crate::proto::{Code, Error, Result};
 use std::cell::Cell;
@@ -48,7 +49,7 @@ pub async fn send(req: Req<'_>) -> Result<Response> {
         init.set_body(&JsValue::from_str(body));
     }
     if let Some(token) = req.bearer {
-        set("Authorization", &format!("Bearer {token}"))?;
+        set("Authorization", &cat(&["Bearer ", token]))?;
     }
     init.set_headers(&headers);
 
@@ -76,12 +77,14 @@ pub async fn send(req: Req<'_>) -> Result<Response> {
     match result {
         Err(_) if timed_out.get() => Err(Error::new(
             Code::Timeout,
-            format!(
-                "{} to {} took longer than {} ms",
+            cat(&[
                 req.what,
-                origin_of(req.url),
-                crate::proto::json::number_text(req.timeout_ms)
-            ),
+                " to ",
+                &origin_of(req.url),
+                " took longer than ",
+                &crate::proto::json::number_text(req.timeout_ms),
+                " ms",
+            ]),
         )),
         other => other,
     }
@@ -97,18 +100,19 @@ async fn read(window: &web_sys::Window, req: &Req<'_>, init: &RequestInit) -> Re
         .map_err(|e| {
             Error::new(
                 Code::NetworkError,
-                format!(
-                    "{} to {} failed before any HTTP answer (offline, or refused by CORS?): {}",
+                cat(&[
                     req.what,
-                    origin_of(req.url),
-                    describe_js(&e)
-                ),
+                    " to ",
+                    &origin_of(req.url),
+                    " failed before any HTTP answer (offline, or refused by CORS?): ",
+                    &describe_js(&e),
+                ]),
             )
         })?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| {
         Error::new(
             Code::NetworkError,
-            format!("{}: fetch returned no Response", req.what),
+            cat(&[req.what, ": fetch returned no Response"]),
         )
     })?;
     let content_type = resp.headers().get("content-type").ok().flatten();
@@ -121,10 +125,12 @@ async fn read(window: &web_sys::Window, req: &Req<'_>, init: &RequestInit) -> Re
     if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
         return Err(Error::new(
             Code::InvalidResponse,
-            format!(
-                "{}: the response is larger than the {MAX_BODY_BYTES} bytes accepted",
-                req.what
-            ),
+            cat(&[
+                req.what,
+                ": the response is larger than the ",
+                &crate::proto::json::uint_text(MAX_BODY_BYTES as u64),
+                " bytes accepted",
+            ]),
         ));
     }
     let text = resp

@@ -13,18 +13,19 @@ mod web;
 #[cfg(test)]
 mod tests;
 
+use crate::proto::error::cat;
 use crate::proto::{Code, Error};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// A thrown JS value, whatever it is (JS can throw anything), as a readable string.
 pub(crate) fn describe_js(v: &JsValue) -> String {
     if let Some(e) = v.dyn_ref::<js_sys::Error>() {
-        return format!("{}: {}", String::from(e.name()), String::from(e.message()));
+        return cat(&[&String::from(e.name()), ": ", &String::from(e.message())]);
     }
     v.as_string().unwrap_or_else(|| "an unknown error".into())
 }
 
 /// Wraps a thrown JS value into an error with `code`.
 pub(crate) fn js_error(code: Code, context: &str, v: &JsValue) -> Error {
-    Error::new(code, format!("{context}: {}", describe_js(v)))
+    Error::new(code, cat(&[context, ": ", &describe_js(v)]))
 }

@@ -4,7 +4,7 @@
 use super::b64;
 use super::config::{check_extra_auth_params, Config};
 use super::discovery::Metadata;
-use super::error::{Code, Error, Result};
+use super::error::{cat, join, Code, Error, Result};
 use super::json::{self, ObjectWriter};
 use super::pkce::Verifier;
 use super::url;
@@ -60,7 +60,7 @@ pub struct PendingLogin {
 impl PendingLogin {
     /// The sessionStorage key of a login in flight.
     pub fn storage_key(state: &str) -> String {
-        format!("{STORAGE_PREFIX}{state}")
+        cat(&[STORAGE_PREFIX, state])
     }
 
     pub fn to_json(&self) -> String {
@@ -133,7 +133,7 @@ pub fn request(
     let nonce = b64::encode(&part(2)?);
     let challenge = verifier.challenge();
     let redirect_uri = opts.redirect_uri.unwrap_or(&cfg.redirect_uri).to_string();
-    let scope = cfg.scopes.join(" ");
+    let scope = join(&cfg.scopes, " ");
     let mut pairs: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", &cfg.client_id),
@@ -145,13 +145,15 @@ pub fn request(
         ("code_challenge_method", "S256"),
     ];
     // Per-call parameters win over the configured ones.
+    // A silent request sends `prompt=none`, whatever the extra parameters say.
+    let silent = opts.mode != Mode::Interactive;
     for (k, v) in opts.extra.iter().chain(cfg.extra_auth_params.iter()) {
-        if !pairs.iter().any(|(pk, _)| pk == k) {
+        let skip = (silent && k == "prompt") || pairs.iter().any(|(pk, _)| pk == k);
+        if !skip {
             pairs.push((k, v));
         }
     }
-    if opts.mode != Mode::Interactive {
-        pairs.retain(|(k, _)| *k != "prompt");
+    if silent {
         pairs.push(("prompt", "none"));
     }
     let url = url::append_query(&meta.authorization_endpoint, &pairs);

@@ -3,7 +3,7 @@
 use super::authorize::{Mode, PendingLogin};
 use super::config::Config;
 use super::discovery::{self, Metadata};
-use super::error::{clip, Code, Error, Result};
+use super::error::{cat, quoted, Code, Error, Result};
 use super::pkce::Verifier;
 use super::url;
 
@@ -56,7 +56,11 @@ pub fn parse(page_url: &str, redirect_uris: &[&str]) -> Result<Option<Params>> {
             // RFC 6749 §3.1: parameters must not repeat. A repeated one is an attack or a bug.
             return Err(Error::new(
                 Code::InvalidResponse,
-                format!("the authorization response repeats the `{k}` parameter"),
+                cat(&[
+                    "the authorization response repeats the `",
+                    &k,
+                    "` parameter",
+                ]),
             ));
         }
         *slot = Some(v);
@@ -103,7 +107,7 @@ pub fn validate(
     let Some(state) = params.state.as_deref() else {
         return Err(Error::new(
             Code::StateMismatch,
-            "the authorization response has no `state`; expected the one this browser sent",
+            "the authorization response has no `state`; expected the one sent",
         ));
     };
     let Some(pending) = pending else {
@@ -141,18 +145,20 @@ pub fn validate(
             if !ok {
                 return Err(Error::new(
                     Code::IssuerMismatch,
-                    format!(
-                        "the authorization response's `iss` must be {:?}, got {:?} (RFC 9207)",
-                        meta.issuer,
-                        clip(iss, 300)
-                    ),
+                    cat(&[
+                        "the authorization response's `iss` must be ",
+                        &quoted(&meta.issuer, usize::MAX),
+                        ", got ",
+                        &quoted(iss, 300),
+                        " (RFC 9207)",
+                    ]),
                 ));
             }
         }
         None if meta.iss_parameter_supported => {
             return Err(Error::new(
                 Code::IssuerMismatch,
-                "the provider promises `iss` in authorization responses (RFC 9207) but this one has none",
+                "the authorization response has no `iss`, which the provider promises (RFC 9207)",
             ));
         }
         None => {}

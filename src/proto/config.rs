@@ -1,7 +1,7 @@
 //! The options of `createOidc` (see API.md), read from the JSON text of the JavaScript object and
 //! checked once, so that everything later can rely on them.
 
-use super::error::{clip, Code, Error, Result};
+use super::error::{cat, quoted, Code, Error, Result};
 use super::json::{self, Value};
 use super::url;
 
@@ -63,27 +63,30 @@ fn bad(msg: impl Into<String>) -> Error {
 }
 
 fn opt_string(v: &Value, key: &str) -> Result<Option<String>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(bad(format!("`{key}` must be a string"))),
+    match v.opt_str(key) {
+        Some(s) => Ok(s.map(str::to_string)),
+        None => Err(bad(cat(&["`", key, "` must be a string"]))),
     }
 }
 
 fn string_map(v: &Value, key: &str) -> Result<Vec<(String, String)>> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Obj(members)) => members
-            .iter()
-            .filter(|(_, v)| !matches!(v, Value::Null))
-            .map(|(k, v)| match v {
-                Value::Str(s) => Ok((k.clone(), s.clone())),
-                Value::Num(n) => Ok((k.clone(), json::number_text(*n))),
-                Value::Bool(b) => Ok((k.clone(), format!("{b}"))),
-                _ => Err(bad(format!("`{key}.{k}` must be a string"))),
-            })
-            .collect(),
-        Some(_) => Err(bad(format!("`{key}` must be an object of strings"))),
+        Some(Value::Obj(members)) => {
+            let mut out = Vec::new();
+            for (k, v) in members {
+                let s = match v {
+                    Value::Null => continue,
+                    Value::Str(s) => s.clone(),
+                    Value::Num(n) => json::number_text(*n),
+                    Value::Bool(b) => String::from(if *b { "true" } else { "false" }),
+                    _ => return Err(bad(cat(&["`", key, ".", k, "` must be a string"]))),
+                };
+                out.push((k.clone(), s));
+            }
+            Ok(out)
+        }
+        Some(_) => Err(bad(cat(&["`", key, "` must be an object of strings"]))),
     }
 }
 
@@ -96,13 +99,15 @@ pub fn string_pairs(text: &str, what: &str) -> Result<Vec<(String, String)>> {
 
 fn http_url(value: &str, key: &str) -> Result<()> {
     let parts = url::split(value).ok_or_else(|| {
-        bad(format!(
-            "`{key}` must be an absolute http(s) URL, got {:?}",
-            clip(value, 200)
-        ))
+        bad(cat(&[
+            "`",
+            key,
+            "` must be an absolute http(s) URL, got ",
+            &quoted(value, 200),
+        ]))
     })?;
     if parts.fragment.is_some() {
-        return Err(bad(format!("`{key}` must not have a fragment")));
+        return Err(bad(cat(&["`", key, "` must not have a fragment"])));
     }
     Ok(())
 }
@@ -113,9 +118,11 @@ pub fn check_extra_auth_params(params: &[(String, String)]) -> Result<()> {
         .iter()
         .find(|(k, _)| RESERVED_AUTH_PARAMS.contains(&k.as_str()))
     {
-        Some((k, _)) => Err(bad(format!(
-            "extraAuthParams may not set `{k}`: pixy-oidc sets it itself"
-        ))),
+        Some((k, _)) => Err(bad(cat(&[
+            "extraAuthParams may not set `",
+            k,
+            "`: pixy-oidc sets it itself",
+        ]))),
         None => Ok(()),
     }
 }
@@ -132,10 +139,10 @@ impl Config {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| bad("`issuer` is required"))?;
         let parts = url::split(&issuer).ok_or_else(|| {
-            bad(format!(
-                "`issuer` must be an absolute https URL, got {:?}",
-                clip(&issuer, 200)
-            ))
+            bad(cat(&[
+                "`issuer` must be an absolute https URL, got ",
+                &quoted(&issuer, 200),
+            ]))
         })?;
         if parts.query.is_some() || parts.fragment.is_some() {
             return Err(bad(
@@ -143,10 +150,10 @@ impl Config {
             ));
         }
         if !parts.scheme.eq_ignore_ascii_case("https") && !url::is_loopback_host(parts.host()) {
-            return Err(bad(format!(
-                "`issuer` must use https (plain http is accepted for loopback hosts only), got {:?}",
-                clip(&issuer, 200)
-            )));
+            return Err(bad(cat(&[
+                "`issuer` must use https (http only on loopback), got ",
+                &quoted(&issuer, 200),
+            ])));
         }
         let client_id = opt_string(&v, "clientId")?
             .filter(|s| !s.is_empty())
@@ -167,7 +174,7 @@ impl Config {
                 for item in items {
                     let s = item
                         .as_str()
-                        .filter(|s| !s.is_empty() && !s.contains(' '))
+                        .filter(|s| !s.is_empty() && !s.bytes().any(|b| b == b' '))
                         .ok_or_else(|| {
                             bad("`scopes` must be an array of scope names without spaces")
                         })?;
@@ -183,26 +190,27 @@ impl Config {
         check_extra_auth_params(&extra_auth_params)?;
         let extra_logout_params = string_map(&v, "extraLogoutParams")?;
 
-        let session_restore = match opt_string(&v, "sessionRestore")?.as_deref() {
-            None | Some("auto") => SessionRestore::Auto,
-            Some("iframe") => SessionRestore::Iframe,
-            Some("redirect") => SessionRestore::Redirect,
-            Some("none") => SessionRestore::None,
-            Some(other) => {
-                return Err(bad(format!(
-                "`sessionRestore` must be \"auto\", \"iframe\", \"redirect\" or \"none\", got {:?}",
-                clip(other, 40)
-            )))
-            }
-        };
+        let session_restore =
+            match opt_string(&v, "sessionRestore")?.as_deref() {
+                None | Some("auto") => SessionRestore::Auto,
+                Some("iframe") => SessionRestore::Iframe,
+                Some("redirect") => SessionRestore::Redirect,
+                Some("none") => SessionRestore::None,
+                Some(other) => return Err(bad(cat(&[
+                    "`sessionRestore` must be \"auto\", \"iframe\", \"redirect\" or \"none\", got ",
+                    &quoted(other, 40),
+                ]))),
+            };
         let number = |key: &str, default: f64, max: f64| -> Result<f64> {
             match v.get(key) {
                 None | Some(Value::Null) => Ok(default),
                 Some(Value::Num(n)) if *n >= 0.0 && *n <= max => Ok(*n),
-                Some(_) => Err(bad(format!(
-                    "`{key}` must be a number from 0 to {}",
-                    json::number_text(max)
-                ))),
+                Some(_) => Err(bad(cat(&[
+                    "`",
+                    key,
+                    "` must be a number from 0 to ",
+                    &json::number_text(max),
+                ]))),
             }
         };
         let clock_skew_s = number("clockSkewSeconds", 60.0, 600.0)?;
@@ -219,19 +227,19 @@ impl Config {
                 None | Some(Value::Null) => None,
                 Some(e) => Some(match e.get("tenants") {
                     Some(Value::Str(s)) if s == "any" => Tenants::Any,
-                    Some(Value::Arr(items)) => Tenants::List(
-                        items
-                            .iter()
-                            .map(|t| {
-                                t.as_str()
-                                    .filter(|t| super::id_token::is_guid(t))
-                                    .map(|t| t.to_ascii_lowercase())
-                                    .ok_or_else(|| {
-                                        bad("`entraMultiTenant.tenants` must list tenant GUIDs")
-                                    })
-                            })
-                            .collect::<Result<_>>()?,
-                    ),
+                    Some(Value::Arr(items)) => {
+                        let mut list = Vec::new();
+                        for t in items {
+                            let t = t
+                                .as_str()
+                                .filter(|t| super::id_token::is_guid(t))
+                                .ok_or_else(|| {
+                                    bad("`entraMultiTenant.tenants` must list tenant GUIDs")
+                                })?;
+                            list.push(t.to_ascii_lowercase());
+                        }
+                        Tenants::List(list)
+                    }
                     _ => return Err(bad(
                         "`entraMultiTenant` needs `tenants`: an array of tenant ids, or \"any\"",
                     )),

@@ -1,7 +1,7 @@
 //! OpenID Connect Discovery 1.0: the metadata URL (§4) and the checks on the document (§4.3).
 
 use super::config::Config;
-use super::error::{clip, Code, Error, Result};
+use super::error::{cat, quoted, Code, Error, Result};
 use super::http::{self, Response};
 use super::url;
 
@@ -27,27 +27,46 @@ pub struct Metadata {
 /// first so that issuers ending in `/` (Auth0, authentik) do not produce `//`.
 pub fn url(issuer: &str) -> String {
     let base = issuer.strip_suffix('/').unwrap_or(issuer);
-    format!("{base}/.well-known/openid-configuration")
+    cat(&[base, "/.well-known/openid-configuration"])
 }
 
 /// The placeholder of Entra's multi-tenant issuer template.
 pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
+/// Whether `s` holds [`TENANT_PLACEHOLDER`].
+pub fn has_tenant_placeholder(s: &str) -> bool {
+    url::find(s, TENANT_PLACEHOLDER).is_some()
+}
+
+/// `template` with its first [`TENANT_PLACEHOLDER`] replaced by `tenant` (unchanged without one).
+pub fn fill_tenant(template: &str, tenant: &str) -> String {
+    match split_at_placeholder(template) {
+        Some((prefix, suffix)) => cat(&[prefix, tenant, suffix]),
+        None => template.to_string(),
+    }
+}
+
+/// The text before and after the first [`TENANT_PLACEHOLDER`].
+fn split_at_placeholder(s: &str) -> Option<(&str, &str)> {
+    let i = url::find(s, TENANT_PLACEHOLDER)?;
+    Some((s.get(..i)?, s.get(i + TENANT_PLACEHOLDER.len()..)?))
+}
+
 /// Whether `template` (with exactly one `{tenantid}`) becomes `configured` when the placeholder
 /// is replaced by one path segment such as `common` or `organizations`.
 pub fn entra_template_matches(template: &str, configured: &str) -> bool {
-    if template.matches(TENANT_PLACEHOLDER).count() != 1 {
-        return false;
-    }
-    let Some((prefix, suffix)) = template.split_once(TENANT_PLACEHOLDER) else {
+    let Some((prefix, suffix)) = split_at_placeholder(template) else {
         return false;
     };
+    if has_tenant_placeholder(suffix) {
+        return false;
+    }
     configured.len() > prefix.len() + suffix.len()
         && configured.starts_with(prefix)
         && configured.ends_with(suffix)
         && configured
             .get(prefix.len()..configured.len() - suffix.len())
-            .is_some_and(|seg| !seg.contains('/') && !seg.is_empty())
+            .is_some_and(|seg| !seg.bytes().any(|b| b == b'/') && !seg.is_empty())
 }
 
 /// Validates the discovery response against the configuration.
@@ -66,19 +85,23 @@ pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
     };
     if !issuer_ok {
         let expected = if cfg.entra_multi_tenant.is_some() {
-            format!(
-                "an Entra issuer template with one {TENANT_PLACEHOLDER} in place of the tenant of {:?}",
-                cfg.issuer
-            )
+            cat(&[
+                "an Entra issuer template with one ",
+                TENANT_PLACEHOLDER,
+                " in place of the tenant of ",
+                &quoted(&cfg.issuer, usize::MAX),
+            ])
         } else {
-            format!("exactly {:?}", cfg.issuer)
+            cat(&["exactly ", &quoted(&cfg.issuer, usize::MAX)])
         };
         return Err(Error::new(
             Code::IssuerMismatch,
-            format!(
-                "the discovery document's issuer must be {expected}, got {:?}",
-                clip(issuer, 300)
-            ),
+            cat(&[
+                "the discovery document's issuer must be ",
+                &expected,
+                ", got ",
+                &quoted(issuer, 300),
+            ]),
         ));
     }
     let issuer_is_https = cfg
@@ -92,16 +115,18 @@ pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
                 let s = v.as_str().ok_or_else(|| {
                     Error::new(
                         Code::InvalidMetadata,
-                        format!("`{key}` in the discovery document must be a string"),
+                        cat(&["`", key, "` in the discovery document must be a string"]),
                     )
                 })?;
                 let parts = url::split(s).ok_or_else(|| {
                     Error::new(
                         Code::InvalidMetadata,
-                        format!(
-                            "`{key}` must be an absolute http(s) URL, got {:?}",
-                            clip(s, 200)
-                        ),
+                        cat(&[
+                            "`",
+                            key,
+                            "` must be an absolute http(s) URL, got ",
+                            &quoted(s, 200),
+                        ]),
                     )
                 })?;
                 // No downgrade: an https issuer's endpoints are https, except loopback in dev.
@@ -111,10 +136,12 @@ pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
                 {
                     return Err(Error::new(
                         Code::InvalidMetadata,
-                        format!(
-                            "`{key}` must use https like the issuer, got {:?}",
-                            clip(s, 200)
-                        ),
+                        cat(&[
+                            "`",
+                            key,
+                            "` must use https like the issuer, got ",
+                            &quoted(s, 200),
+                        ]),
                     ));
                 }
                 Ok(Some(s.to_string()))
@@ -125,7 +152,7 @@ pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
         endpoint(key)?.ok_or_else(|| {
             Error::new(
                 Code::InvalidMetadata,
-                format!("the discovery document has no `{key}`"),
+                cat(&["the discovery document has no `", key, "`"]),
             )
         })
     };

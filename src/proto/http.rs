@@ -1,7 +1,7 @@
 //! HTTP responses as values, and the checks every JSON endpoint shares.
 
-use super::error::{clip, Code, Error, Result};
-use super::json::{self, Value};
+use super::error::{cat, clip, Code, Error, Result};
+use super::json::{self, uint_text, Value};
 
 /// Larger bodies are refused: no OIDC document needs a megabyte.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -25,10 +25,8 @@ impl Response {
     }
     fn is_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
-            let mime = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
+            let mime = super::url::cut(ct, b';')
+                .map_or(ct, |(m, _)| m)
                 .trim()
                 .to_ascii_lowercase();
             mime == "application/json" || mime.ends_with("+json")
@@ -42,10 +40,14 @@ pub fn json_object(resp: &Response, what: &str) -> Result<Value> {
     if resp.body.len() > MAX_BODY_BYTES {
         return Err(Error::new(
             Code::InvalidResponse,
-            format!(
-                "{what}: the response is {} bytes, more than the {MAX_BODY_BYTES} accepted",
-                resp.body.len()
-            ),
+            cat(&[
+                what,
+                ": the response is ",
+                &uint_text(resp.body.len() as u64),
+                " bytes, more than the ",
+                &uint_text(MAX_BODY_BYTES as u64),
+                " accepted",
+            ]),
         ));
     }
     if !(200..300).contains(&resp.status) {
@@ -54,24 +56,25 @@ pub fn json_object(resp: &Response, what: &str) -> Result<Value> {
         }
         return Err(Error::new(
             Code::HttpError,
-            format!(
-                "{what}: expected HTTP 200, got {}{}",
-                resp.status,
-                describe_type(resp)
-            ),
+            cat(&[
+                what,
+                ": expected HTTP 200, got ",
+                &uint_text(u64::from(resp.status)),
+                &describe_type(resp),
+            ]),
         ));
     }
     if !resp.is_json() {
         return Err(Error::new(
             Code::InvalidResponse,
-            format!("{what}: expected a JSON response{}", describe_type(resp)),
+            cat(&[what, ": expected a JSON response", &describe_type(resp)]),
         ));
     }
     let v = json::parse(&resp.body, what)?;
     if !v.is_object() {
         return Err(Error::new(
             Code::InvalidResponse,
-            format!("{what}: expected a JSON object"),
+            cat(&[what, ": expected a JSON object"]),
         ));
     }
     Ok(v)
@@ -79,7 +82,7 @@ pub fn json_object(resp: &Response, what: &str) -> Result<Value> {
 
 fn describe_type(resp: &Response) -> String {
     match &resp.content_type {
-        Some(ct) => format!(" (content type {})", clip(ct, 80)),
+        Some(ct) => cat(&[" (content type ", &clip(ct, 80), ")"]),
         None => " (no content type)".into(),
     }
 }

@@ -3,8 +3,8 @@
 
 use super::b64;
 use super::config::{Config, Tenants};
-use super::discovery::{Metadata, TENANT_PLACEHOLDER};
-use super::error::{clip, Code, Error, Result};
+use super::discovery::{fill_tenant, has_tenant_placeholder, Metadata};
+use super::error::{cat, join, quoted, Code, Error, Result};
 use super::jose::{Hash, Jws};
 use super::json::{number_text, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -69,22 +69,23 @@ pub fn at_hash(hash: Hash, access_token: &str) -> String {
 
 /// A GUID as Entra writes tenant ids: 8-4-4-4-12 hex digits.
 pub fn is_guid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 fn numeric(v: &Value, claim: &str, required: bool) -> Result<Option<f64>> {
     match v.get(claim) {
-        None if required => Err(bad(format!("the ID token has no `{claim}` claim"))),
+        None if required => Err(bad(cat(&["the ID token has no `", claim, "` claim"]))),
         None => Ok(None),
         Some(Value::Num(n)) => Ok(Some(*n)),
-        Some(_) => Err(bad(format!(
-            "the ID token's `{claim}` must be a number of seconds"
-        ))),
+        Some(_) => Err(bad(cat(&[
+            "the ID token's `",
+            claim,
+            "` must be a number of seconds",
+        ]))),
     }
 }
 
@@ -94,7 +95,7 @@ fn expected_issuer(cfg: &Config, meta: &Metadata, payload: &Value) -> Result<Str
     let Some(tenants) = &cfg.entra_multi_tenant else {
         return Ok(meta.issuer.clone());
     };
-    if !meta.issuer.contains(TENANT_PLACEHOLDER) {
+    if !has_tenant_placeholder(&meta.issuer) {
         return Ok(meta.issuer.clone());
     }
     let tid = payload
@@ -106,11 +107,13 @@ fn expected_issuer(cfg: &Config, meta: &Metadata, payload: &Value) -> Result<Str
         Tenants::List(list) => list.iter().any(|t| t.eq_ignore_ascii_case(tid)),
     };
     if !allowed {
-        return Err(bad(format!(
-            "tenant {tid} is not in entraMultiTenant.tenants; add it, or say tenants: \"any\""
-        )));
+        return Err(bad(cat(&[
+            "tenant ",
+            tid,
+            " is not in entraMultiTenant.tenants; add it, or say tenants: \"any\"",
+        ])));
     }
-    Ok(meta.issuer.replacen(TENANT_PLACEHOLDER, tid, 1))
+    Ok(fill_tenant(&meta.issuer, tid))
 }
 
 /// Validates the claims of an ID token whose signature the caller verifies.
@@ -124,43 +127,46 @@ pub fn validate(jws: &Jws, cfg: &Config, meta: &Metadata, expect: &Expect<'_>) -
         .ok_or_else(|| bad("the ID token has no `iss` claim"))?;
     let want_iss = expected_issuer(cfg, meta, p)?;
     if iss != want_iss {
-        return Err(bad(format!(
-            "the ID token's `iss` must be {want_iss:?}, got {:?}",
-            clip(iss, 300)
-        )));
+        return Err(bad(cat(&[
+            "the ID token's `iss` must be ",
+            &quoted(&want_iss, usize::MAX),
+            ", got ",
+            &quoted(iss, 300),
+        ])));
     }
 
     // 3. aud: a string or an array that contains our client id.
+    const AUD_SHAPE: &str = "the ID token's `aud` must be a string or an array of strings";
     let aud: Vec<String> = match p.get("aud") {
         Some(Value::Str(s)) => vec![s.clone()],
-        Some(Value::Arr(items)) => items
-            .iter()
-            .map(|a| a.as_str().map(str::to_string))
-            .collect::<Option<_>>()
-            .ok_or_else(|| bad("the ID token's `aud` must be a string or an array of strings"))?,
-        Some(_) => {
-            return Err(bad(
-                "the ID token's `aud` must be a string or an array of strings",
-            ))
+        Some(Value::Arr(items)) => {
+            let mut aud = Vec::new();
+            for a in items {
+                aud.push(a.as_str().ok_or_else(|| bad(AUD_SHAPE))?.to_string());
+            }
+            aud
         }
+        Some(_) => return Err(bad(AUD_SHAPE)),
         None => return Err(bad("the ID token has no `aud` claim")),
     };
     if !aud.contains(&cfg.client_id) {
-        return Err(bad(format!(
-            "the ID token's `aud` must contain the client id {:?}, got {:?}",
-            cfg.client_id,
-            clip(&aud.join(" "), 300)
-        )));
+        return Err(bad(cat(&[
+            "the ID token's `aud` must contain the client id ",
+            &quoted(&cfg.client_id, usize::MAX),
+            ", got ",
+            &quoted(&join(&aud, " "), 300),
+        ])));
     }
     // 4–5. azp: when present it must be us; with several audiences it must be present.
     match p.get("azp") {
         Some(Value::Str(azp)) if *azp == cfg.client_id => {}
         Some(Value::Str(azp)) => {
-            return Err(bad(format!(
-                "the ID token's `azp` must be the client id {:?}, got {:?}",
-                cfg.client_id,
-                clip(azp, 200)
-            )))
+            return Err(bad(cat(&[
+                "the ID token's `azp` must be the client id ",
+                &quoted(&cfg.client_id, usize::MAX),
+                ", got ",
+                &quoted(azp, 200),
+            ])))
         }
         Some(_) => return Err(bad("the ID token's `azp` must be a string")),
         None if aud.iter().any(|a| *a != cfg.client_id) => {
@@ -180,30 +186,37 @@ pub fn validate(jws: &Jws, cfg: &Config, meta: &Metadata, expect: &Expect<'_>) -
     // 9. exp, with the configured leeway.
     let exp = numeric(p, "exp", true)?.unwrap_or(0.0);
     if exp + skew <= expect.now_s {
-        return Err(bad(format!(
-            "the ID token expired at {}, and it is now {} (allowed clock skew {} s)",
-            number_text(exp),
-            number_text(expect.now_s.floor()),
-            number_text(skew)
-        )));
+        return Err(bad(cat(&[
+            "the ID token expired at ",
+            &number_text(exp),
+            ", and it is now ",
+            &number_text(expect.now_s.floor()),
+            " (allowed clock skew ",
+            &number_text(skew),
+            " s)",
+        ])));
     }
     // 10. iat: required; not in the future. Not bounded in the past: Entra backdates it 300 s,
     // and the server's clock is never inferred from it.
     let iat = numeric(p, "iat", true)?.unwrap_or(0.0);
     if iat - skew > expect.now_s {
-        return Err(bad(format!(
-            "the ID token's `iat` ({}) is in the future (now {}, allowed clock skew {} s)",
-            number_text(iat),
-            number_text(expect.now_s.floor()),
-            number_text(skew)
-        )));
+        return Err(bad(cat(&[
+            "the ID token's `iat` (",
+            &number_text(iat),
+            ") is in the future (now ",
+            &number_text(expect.now_s.floor()),
+            ", allowed clock skew ",
+            &number_text(skew),
+            " s)",
+        ])));
     }
     if let Some(nbf) = numeric(p, "nbf", false)? {
         if nbf - skew > expect.now_s {
-            return Err(bad(format!(
-                "the ID token is not valid before {} (`nbf`)",
-                number_text(nbf)
-            )));
+            return Err(bad(cat(&[
+                "the ID token is not valid before ",
+                &number_text(nbf),
+                " (`nbf`)",
+            ])));
         }
     }
 

@@ -6,9 +6,10 @@
 //! bytes, which key and which algorithm.
 
 use super::b64;
-use super::error::{clip, Code, Error, Result};
+use super::error::{cat, quoted, Code, Error, Result};
 use super::http::{self, Response};
-use super::json::{self, Value};
+use super::json::{self, uint_text, Value};
+use super::url;
 
 /// Signature algorithms pixy-oidc verifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,10 +69,10 @@ impl Alg {
             other => {
                 return Err(Error::new(
                     Code::InvalidIdToken,
-                    format!(
-                        "the ID token's `alg` must be an asymmetric signature algorithm (RS*, PS*, ES*, EdDSA), got {:?}",
-                        clip(other, 20)
-                    ),
+                    cat(&[
+                        "the ID token's `alg` must be RS*, PS*, ES* or EdDSA, got ",
+                        &quoted(other, 20),
+                    ]),
                 ))
             }
         })
@@ -145,14 +146,15 @@ fn bad(msg: impl Into<String>) -> Error {
 
 /// Parses a compact JWS. Never echoes the token in an error.
 pub fn parse(token: &str) -> Result<Jws> {
-    let mut parts = token.split('.');
+    let mut parts = url::pieces(token, b'.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(bad(format!(
-            "the ID token must be a JWS of three dot-separated parts, got {} part(s)",
-            token.split('.').count()
-        )));
+        return Err(bad(cat(&[
+            "the ID token must be a JWS of three dot-separated parts, got ",
+            &uint_text(url::pieces(token, b'.').count() as u64),
+            " part(s)",
+        ])));
     };
     let header_bytes =
         b64::decode(h).ok_or_else(|| bad("the ID token's header is not base64url"))?;
@@ -172,11 +174,13 @@ pub fn parse(token: &str) -> Result<Jws> {
             .ok_or_else(|| bad("the ID token's header has no `alg`"))?,
     )?;
     if header.get("crit").is_some() {
-        return Err(bad("the ID token's header has `crit` extensions, which pixy-oidc does not understand (RFC 7515 §4.1.11)"));
+        return Err(bad(
+            "the ID token's header has `crit`, which pixy-oidc does not support (RFC 7515 §4.1.11)",
+        ));
     }
     if header.str_member("enc").is_some() {
         return Err(bad(
-            "the ID token is encrypted (JWE); pixy-oidc accepts signed ID tokens only",
+            "the ID token is encrypted (JWE); expected a signed one",
         ));
     }
     let kid = match header.get("kid") {
@@ -189,11 +193,14 @@ pub fn parse(token: &str) -> Result<Jws> {
     }
     if let Some(len) = alg.signature_len() {
         if signature.len() != len {
-            return Err(bad(format!(
-                "the ID token's {} signature must be {len} bytes, got {}",
+            return Err(bad(cat(&[
+                "the ID token's ",
                 alg.name(),
-                signature.len()
-            )));
+                " signature must be ",
+                &uint_text(len as u64),
+                " bytes, got ",
+                &uint_text(signature.len() as u64),
+            ])));
         }
     }
     let payload_json =
@@ -206,7 +213,7 @@ pub fn parse(token: &str) -> Result<Jws> {
     Ok(Jws {
         alg,
         kid,
-        signing_input: format!("{h}.{p}"),
+        signing_input: cat(&[h, ".", p]),
         signature,
         payload_json,
         payload,
@@ -235,30 +242,32 @@ pub fn parse_jwks(resp: &Response) -> Result<Vec<Jwk>> {
         .get("keys")
         .and_then(Value::as_array)
         .ok_or_else(|| Error::new(Code::InvalidResponse, "the JWKS has no `keys` array"))?;
-    Ok(keys
-        .iter()
-        .filter_map(|k| {
-            let s = |n: &str| k.str_member(n).map(str::to_string);
-            let jwk = Jwk {
-                kty: s("kty")?,
-                kid: s("kid"),
-                use_: s("use"),
-                alg: s("alg"),
-                crv: s("crv"),
-                n: s("n"),
-                e: s("e"),
-                x: s("x"),
-                y: s("y"),
-            };
-            let complete = match jwk.kty.as_str() {
-                "RSA" => jwk.n.is_some() && jwk.e.is_some(),
-                "EC" => jwk.crv.is_some() && jwk.x.is_some() && jwk.y.is_some(),
-                "OKP" => jwk.crv.is_some() && jwk.x.is_some(),
-                _ => false,
-            };
-            complete.then_some(jwk)
-        })
-        .collect())
+    let mut out = Vec::new();
+    for k in keys {
+        let s = |n: &str| k.str_member(n).map(str::to_string);
+        let Some(kty) = s("kty") else { continue };
+        let jwk = Jwk {
+            kty,
+            kid: s("kid"),
+            use_: s("use"),
+            alg: s("alg"),
+            crv: s("crv"),
+            n: s("n"),
+            e: s("e"),
+            x: s("x"),
+            y: s("y"),
+        };
+        let complete = match jwk.kty.as_str() {
+            "RSA" => jwk.n.is_some() && jwk.e.is_some(),
+            "EC" => jwk.crv.is_some() && jwk.x.is_some() && jwk.y.is_some(),
+            "OKP" => jwk.crv.is_some() && jwk.x.is_some(),
+            _ => false,
+        };
+        if complete {
+            out.push(jwk);
+        }
+    }
+    Ok(out)
 }
 
 /// Which keys may have signed `jws`.
@@ -277,31 +286,27 @@ pub enum KeyChoice<'a> {
 
 /// Picks candidate keys by `kid`, use (never `enc`), type, curve and, when the key says, `alg`.
 pub fn select_keys<'a>(keys: &'a [Jwk], jws: &Jws) -> KeyChoice<'a> {
-    let usable: Vec<&Jwk> = keys
-        .iter()
-        .filter(|k| k.use_.as_deref().is_none_or(|u| u == "sig"))
-        .filter(|k| k.kty == jws.alg.kty())
-        .filter(|k| jws.alg.crv().is_none_or(|c| k.crv.as_deref() == Some(c)))
-        .filter(|k| {
-            k.alg
+    let alg = jws.alg;
+    let mut usable: Vec<&Jwk> = Vec::new();
+    for k in keys {
+        let ok = k.use_.as_deref().is_none_or(|u| u == "sig")
+            && k.kty == alg.kty()
+            && alg.crv().is_none_or(|c| k.crv.as_deref() == Some(c))
+            && k.alg
                 .as_deref()
-                .is_none_or(|a| a == jws.alg.name() || (a == "Ed25519" && jws.alg == Alg::EdDSA))
-        })
-        .collect();
-    match &jws.kid {
-        Some(kid) => {
-            let matching: Vec<&Jwk> = usable
-                .into_iter()
-                .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
-                .collect();
-            if matching.is_empty() {
-                KeyChoice::UnknownKid
-            } else {
-                KeyChoice::Candidates(matching)
-            }
+                .is_none_or(|a| a == alg.name() || (a == "Ed25519" && alg == Alg::EdDSA))
+            && jws
+                .kid
+                .as_deref()
+                .is_none_or(|kid| k.kid.as_deref() == Some(kid));
+        if ok {
+            usable.push(k);
         }
-        None if usable.is_empty() => KeyChoice::NoKey,
-        None => KeyChoice::Candidates(usable),
+    }
+    match (&jws.kid, usable.is_empty()) {
+        (_, false) => KeyChoice::Candidates(usable),
+        (Some(_), true) => KeyChoice::UnknownKid,
+        (None, true) => KeyChoice::NoKey,
     }
 }
 

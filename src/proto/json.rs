@@ -4,7 +4,7 @@
 //! failure is an [`Error`] rather than a panic: nesting is bounded, duplicate object members
 //! are refused (RFC 7515 §5.2 allows a JWS reader to reject them), and numbers are `f64`.
 
-use super::error::{Code, Error, Result};
+use super::error::{cat, Code, Error, Result};
 
 /// Nesting deeper than this is refused: no legitimate OIDC document comes close.
 const MAX_DEPTH: usize = 32;
@@ -55,6 +55,15 @@ impl Value {
     pub fn is_object(&self) -> bool {
         matches!(self, Value::Obj(_))
     }
+    /// A member that must be a string when present: `Some(None)` when missing or null, `None`
+    /// when of another type.
+    pub fn opt_str(&self, key: &str) -> Option<Option<&str>> {
+        match self.get(key) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Str(s)) => Some(Some(s)),
+            Some(_) => None,
+        }
+    }
     /// A string member, `None` when missing or of another type.
     pub fn str_member(&self, key: &str) -> Option<&str> {
         self.get(key).and_then(Value::as_str)
@@ -87,7 +96,13 @@ impl Parser<'_> {
     fn err(&self, why: &str) -> Error {
         Error::new(
             Code::InvalidResponse,
-            format!("{} is not valid JSON: {why} at byte {}", self.what, self.i),
+            cat(&[
+                self.what,
+                " is not valid JSON: ",
+                why,
+                " at byte ",
+                &uint_text(self.i as u64),
+            ]),
         )
     }
     fn peek(&self) -> Option<u8> {
@@ -213,12 +228,10 @@ impl Parser<'_> {
     fn hex4(&mut self) -> Result<u32> {
         let mut v = 0u32;
         for _ in 0..4 {
-            let d = match self.peek() {
-                Some(c @ b'0'..=b'9') => c - b'0',
-                Some(c @ b'a'..=b'f') => c - b'a' + 10,
-                Some(c @ b'A'..=b'F') => c - b'A' + 10,
-                _ => return Err(self.err("bad \\u escape")),
-            };
+            let d = self
+                .peek()
+                .and_then(super::url::hex_value)
+                .ok_or_else(|| self.err("bad \\u escape"))?;
             v = v * 16 + u32::from(d);
             self.i += 1;
         }
@@ -332,23 +345,45 @@ pub fn number_text(v: f64) -> String {
     if !v.is_finite() {
         return "null".into();
     }
-    if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
-        return (v as i64).to_string();
-    }
-    let neg = v < 0.0;
-    let scaled = (v.abs() * 1e6).round() as u64;
-    let frac = (scaled % 1_000_000).to_string();
     let mut out = String::new();
-    if neg {
+    if v < 0.0 {
         out.push('-');
     }
-    out.push_str(&(scaled / 1_000_000).to_string());
-    out.push('.');
-    for _ in frac.len()..6 {
-        out.push('0');
+    if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+        out.push_str(&uint_text(v.abs() as u64));
+        return out;
     }
-    out.push_str(frac.trim_end_matches('0'));
+    let scaled = (v.abs() * 1e6).round() as u64;
+    out.push_str(&uint_text(scaled / 1_000_000));
+    out.push('.');
+    let frac = scaled % 1_000_000;
+    let mut unit = 100_000;
+    while unit > 0 {
+        out.push(char::from(b'0' + (frac / unit % 10) as u8));
+        unit /= 10;
+    }
+    // Trailing zeros go (all but five when the rounded fraction is zero, as always).
+    if frac == 0 {
+        out.pop();
+    }
+    while frac != 0 && out.as_bytes().last() == Some(&b'0') {
+        out.pop();
+    }
     out
+}
+
+/// An unsigned integer in decimal (without core's formatting machinery).
+pub fn uint_text(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// Appends `s` as a JSON string literal.

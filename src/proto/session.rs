@@ -193,10 +193,12 @@ pub fn same_site(a: &str, b: &str) -> bool {
         if is_ip {
             return h;
         }
-        let labels: Vec<&str> = h.split('.').collect();
+        let labels: Vec<&str> = super::url::pieces(&h, b'.').collect();
         match labels.len() {
             0..=2 => h.clone(),
-            n => labels.get(n - 2..).map_or(h.clone(), |l| l.join(".")),
+            n => labels
+                .get(n - 2..)
+                .map_or(h.clone(), |l| super::error::join(l, ".")),
         }
     }
     a.scheme.eq_ignore_ascii_case(b.scheme) && site(a.host()) == site(b.host())
@@ -245,7 +247,7 @@ impl Session {
             _ => return None,
         };
         let exp = claims_v.get("exp")?.as_f64()?;
-        let template_ok = issuer.contains(super::discovery::TENANT_PLACEHOLDER);
+        let template_ok = super::discovery::has_tenant_placeholder(issuer);
         if (iss != issuer && !template_ok) || !aud.iter().any(|a| a == client_id) {
             return None;
         }

@@ -4,7 +4,7 @@
 use super::callback::ValidatedCallback;
 use super::config::Config;
 use super::discovery::Metadata;
-use super::error::{clip, Code, Error, Result};
+use super::error::{cat, quoted, Code, Error, Result};
 use super::http::{self, Response};
 use super::json::{self, Value};
 use super::url;
@@ -100,70 +100,52 @@ pub struct TokenResponse {
 /// code, since no browser-only client can ever satisfy it.
 pub fn parse(resp: &Response) -> Result<TokenResponse> {
     let v = http::json_object(resp, "the token response").map_err(secret_required)?;
-    let string = |k: &str| -> Result<Option<String>> {
-        match v.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(Error::new(
-                Code::InvalidResponse,
-                format!("the token response's `{k}` must be a string"),
-            )),
-        }
-    };
-    let access_token = string("access_token")?
+    let access_token = string(&v, "access_token")?
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            Error::new(
-                Code::InvalidResponse,
-                "the token response has no `access_token`",
-            )
-        })?;
-    let token_type = string("token_type")?.ok_or_else(|| {
-        Error::new(
-            Code::InvalidResponse,
-            "the token response has no `token_type`",
-        )
-    })?;
+        .ok_or_else(|| bad("the token response has no `access_token`"))?;
+    let token_type =
+        string(&v, "token_type")?.ok_or_else(|| bad("the token response has no `token_type`"))?;
     // RFC 6749 §5.1: case-insensitive (old Keycloak sends `bearer`).
     if !token_type.eq_ignore_ascii_case("bearer") {
-        return Err(Error::new(
-            Code::InvalidResponse,
-            format!(
-                "the token response's `token_type` must be Bearer, got {:?}",
-                clip(&token_type, 40)
-            ),
-        ));
+        return Err(bad(&cat(&[
+            "the token response's `token_type` must be Bearer, got ",
+            &quoted(token_type, 40),
+        ])));
     }
     let expires_in = match v.get("expires_in") {
         None | Some(Value::Null) => None,
-        Some(Value::Num(n)) if *n >= 0.0 => Some(*n),
-        Some(Value::Str(s)) => Some(
-            json::number_value(s.trim().as_bytes())
-                .filter(|n| *n >= 0.0)
-                .ok_or_else(|| {
-                    Error::new(
-                        Code::InvalidResponse,
-                        "the token response's `expires_in` is not a number",
-                    )
-                })?,
+        Some(e) => Some(
+            match e {
+                Value::Num(n) => Some(*n),
+                Value::Str(s) => json::number_value(s.trim().as_bytes()),
+                _ => None,
+            }
+            .filter(|n| *n >= 0.0)
+            .ok_or_else(|| bad("the token response's `expires_in` is not a number"))?,
         ),
-        Some(_) => {
-            return Err(Error::new(
-                Code::InvalidResponse,
-                "the token response's `expires_in` is not a number",
-            ))
-        }
     };
     Ok(TokenResponse {
-        access_token: Secret(access_token),
+        access_token: Secret::new(access_token),
         token_type: "Bearer".into(),
-        id_token: string("id_token")?.filter(|s| !s.is_empty()).map(Secret),
-        refresh_token: string("refresh_token")?
+        id_token: string(&v, "id_token")?
             .filter(|s| !s.is_empty())
-            .map(Secret),
-        scope: string("scope")?,
+            .map(Secret::new),
+        refresh_token: string(&v, "refresh_token")?
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
+        scope: string(&v, "scope")?.map(str::to_string),
         expires_in,
     })
+}
+
+fn bad(message: &str) -> Error {
+    Error::new(Code::InvalidResponse, message)
+}
+
+/// A member that must be a string when present.
+fn string<'a>(v: &'a Value, k: &str) -> Result<Option<&'a str>> {
+    v.opt_str(k)
+        .ok_or_else(|| bad(&cat(&["the token response's `", k, "` must be a string"])))
 }
 
 fn secret_required(e: Error) -> Error {
@@ -173,15 +155,14 @@ fn secret_required(e: Error) -> Error {
     ) && e
         .error_description
         .as_deref()
-        .is_some_and(|d| d.to_ascii_lowercase().contains("client_secret"));
+        .is_some_and(|d| url::find(&d.to_ascii_lowercase(), "client_secret").is_some());
     if wants_secret {
         let mut e = e.with_code(Code::ClientSecretRequired);
-        e.message = format!(
-            "the provider requires a client secret at the token endpoint, which a browser app cannot keep \
-             (Google's web clients do this): redeem the code in a small backend, or put a broker such as \
-             Keycloak in front of the provider. {}",
-            e.message
-        );
+        e.message = cat(&[
+            "the token endpoint wants a client secret, which a browser app cannot keep (Google web \
+             clients): redeem the code in a backend, or put a broker such as Keycloak in front. ",
+            &e.message,
+        ]);
         return e;
     }
     e

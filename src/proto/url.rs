@@ -2,7 +2,57 @@
 //! as RFC 6749 §4.1 uses it), origins, and same-origin checks. Deliberately small: it compares
 //! strings, it never "normalises" an issuer.
 
-use super::error::{Code, Error, Result};
+use super::error::{cat, Code, Error, Result};
+
+/// `s` split at the first `sep`, an ASCII byte: `split_once(char)` without core's char
+/// searcher.
+pub fn cut(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The pieces of `s` between `sep`s, an ASCII byte: `split(char)` without core's char searcher.
+pub fn pieces(s: &str, sep: u8) -> Pieces<'_> {
+    Pieces { rest: Some(s), sep }
+}
+
+/// The iterator of [`pieces`].
+pub struct Pieces<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        match cut(s, self.sep) {
+            Some((piece, rest)) => {
+                self.rest = Some(rest);
+                Some(piece)
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
+}
+
+fn has(s: &str, b: u8) -> bool {
+    s.bytes().any(|c| c == b)
+}
+
+/// The byte offset of the first `needle` in `hay`. A plain scan: core's two-way substring
+/// search costs more wasm than these short strings ever save.
+pub fn find(hay: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes()
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+}
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub fn encode(s: &str) -> String {
@@ -11,10 +61,26 @@ pub fn encode(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 15));
         }
     }
     out
+}
+
+fn hex_digit(d: u8) -> char {
+    char::from(if d < 10 { b'0' + d } else { b'A' - 10 + d })
+}
+
+/// The value of a hexadecimal digit.
+pub fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Decodes a form-encoded component (`+` is a space).
@@ -32,11 +98,13 @@ pub fn decode(s: &str) -> Result<String> {
         match c {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = b
-                    .get(i + 1..i + 3)
-                    .and_then(|h| core::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(bad)?;
+                let lo = b.get(i + 2).and_then(|&c| hex_value(c)).ok_or_else(bad)?;
+                let hex = match b.get(i + 1) {
+                    // As `u8::from_str_radix` did: a `+` sign and one digit.
+                    Some(b'+') => lo,
+                    Some(&c) => hex_value(c).ok_or_else(bad)? * 16 + lo,
+                    None => return Err(bad()),
+                };
                 out.push(hex);
                 i += 2;
             }
@@ -63,13 +131,14 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 
 /// Parses a query string (without the `?`). Empty pieces are skipped.
 pub fn parse_query(q: &str) -> Result<Vec<(String, String)>> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Ok((decode(k)?, decode(v)?))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for p in pieces(q, b'&') {
+        if !p.is_empty() {
+            let (k, v) = cut(p, b'=').unwrap_or((p, ""));
+            out.push((decode(k)?, decode(v)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Adds parameters to a URL that may already have a query, keeping a fragment last.
@@ -77,11 +146,11 @@ pub fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
         return url.to_string();
     }
-    let (base, frag) = match url.split_once('#') {
+    let (base, frag) = match cut(url, b'#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
     };
-    let sep = if base.contains('?') {
+    let sep = if has(base, b'?') {
         if base.ends_with('?') || base.ends_with('&') {
             ""
         } else {
@@ -90,7 +159,7 @@ pub fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
     } else {
         "?"
     };
-    let mut out = format!("{base}{sep}{}", form(pairs));
+    let mut out = cat(&[base, sep, &form(pairs)]);
     if let Some(f) = frag {
         out.push('#');
         out.push_str(f);
@@ -113,21 +182,19 @@ pub struct Parts<'a> {
 impl Parts<'_> {
     /// `scheme://authority`, lower-cased scheme and host as browsers serialise origins.
     pub fn origin(&self) -> String {
-        format!(
-            "{}://{}",
-            self.scheme.to_ascii_lowercase(),
-            self.authority.to_ascii_lowercase()
-        )
+        let mut o = cat(&[self.scheme, "://", self.authority]);
+        o.make_ascii_lowercase();
+        o
     }
     /// The host without the port; IPv6 keeps its brackets.
     pub fn host(&self) -> &str {
         if self.authority.starts_with('[') {
-            return match self.authority.find(']') {
+            return match self.authority.bytes().position(|b| b == b']') {
                 Some(i) => self.authority.get(..=i).unwrap_or(self.authority),
                 None => self.authority,
             };
         }
-        self.authority.split(':').next().unwrap_or(self.authority)
+        cut(self.authority, b':').map_or(self.authority, |(h, _)| h)
     }
 }
 
@@ -137,21 +204,25 @@ pub fn split(url: &str) -> Option<Parts<'_>> {
     if url.bytes().any(|b| b <= b' ' || b == b'\\' || b == 0x7f) {
         return None;
     }
-    let (scheme, rest) = url.split_once("://")?;
+    let (scheme, rest) = cut(url, b':')?;
+    let rest = rest.strip_prefix("//")?;
     if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
         return None;
     }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let authority = rest.get(..end)?;
-    if authority.is_empty() || authority.contains('@') {
+    if authority.is_empty() || has(authority, b'@') {
         return None;
     }
     let tail = rest.get(end..)?;
-    let (tail, fragment) = match tail.split_once('#') {
+    let (tail, fragment) = match cut(tail, b'#') {
         Some((t, f)) => (t, Some(f)),
         None => (tail, None),
     };
-    let (path, query) = match tail.split_once('?') {
+    let (path, query) = match cut(tail, b'?') {
         Some((p, q)) => (p, Some(q)),
         None => (tail, None),
     };
@@ -176,17 +247,19 @@ pub fn same_origin_target(app_origin: &str, target: &str) -> Result<String> {
     let refuse = || {
         Error::new(
             Code::InvalidRedirectTo,
-            format!(
-                "redirectTo must be a path or a URL on {app_origin}, got {:?}",
-                super::error::clip(target, 200)
-            ),
+            cat(&[
+                "redirectTo must be a path or a URL on ",
+                app_origin,
+                ", got ",
+                &super::error::quoted(target, 200),
+            ]),
         )
     };
     if target.starts_with('/') {
         if target.starts_with("//") || target.bytes().any(|b| b <= b' ' || b == b'\\') {
             return Err(refuse());
         }
-        return Ok(format!("{app_origin}{target}"));
+        return Ok(cat(&[app_origin, target]));
     }
     match split(target) {
         Some(p) if p.origin() == app_origin.to_ascii_lowercase() => Ok(target.to_string()),
@@ -196,25 +269,24 @@ pub fn same_origin_target(app_origin: &str, target: &str) -> Result<String> {
 
 /// Removes the given parameters from the query of `url`, keeping everything else in order.
 pub fn without_params(url: &str, names: &[&str]) -> String {
-    let (base, frag) = match url.split_once('#') {
+    let (base, frag) = match cut(url, b'#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
     };
-    let (path, query) = match base.split_once('?') {
+    let (path, query) = match cut(base, b'?') {
         Some((p, q)) => (p, q),
         None => (base, ""),
     };
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|p| {
-            let k = p.split_once('=').map_or(*p, |(k, _)| k);
-            !p.is_empty() && !names.iter().any(|n| decode(k).is_ok_and(|k| k == *n))
-        })
-        .collect();
     let mut out = path.to_string();
-    if !kept.is_empty() {
-        out.push('?');
-        out.push_str(&kept.join("&"));
+    let mut sep = '?';
+    for p in pieces(query, b'&') {
+        let k = cut(p, b'=').map_or(p, |(k, _)| k);
+        if p.is_empty() || decode(k).is_ok_and(|k| names.contains(&k.as_str())) {
+            continue;
+        }
+        out.push(sep);
+        sep = '&';
+        out.push_str(p);
     }
     if let Some(f) = frag {
         out.push('#');

@@ -1,7 +1,7 @@
 //! The UserInfo endpoint (OIDC Core §5.3): Bearer header (RFC 6750 §2.1, never the query), and
 //! the response's `sub` must be the ID token's (§5.3.4).
 
-use super::error::{clip, Code, Error, Result};
+use super::error::{cat, quoted, Code, Error, Result};
 use super::http::{self, Response};
 
 /// Validates a UserInfo response and returns its JSON text.
@@ -13,7 +13,7 @@ pub fn parse(resp: &Response, id_token_sub: &str) -> Result<String> {
     {
         return Err(Error::new(
             Code::InvalidUserinfo,
-            "the UserInfo response is a signed or encrypted JWT; pixy-oidc reads plain JSON UserInfo only",
+            "the UserInfo response is a JWT; expected plain JSON",
         ));
     }
     let v = http::json_object(resp, "the UserInfo response")?;
@@ -21,10 +21,12 @@ pub fn parse(resp: &Response, id_token_sub: &str) -> Result<String> {
         Some(sub) if sub == id_token_sub => Ok(resp.body.clone()),
         Some(sub) => Err(Error::new(
             Code::InvalidUserinfo,
-            format!(
-                "the UserInfo `sub` must be the ID token's {id_token_sub:?}, got {:?}",
-                clip(sub, 200)
-            ),
+            cat(&[
+                "the UserInfo `sub` must be the ID token's ",
+                &quoted(id_token_sub, usize::MAX),
+                ", got ",
+                &quoted(sub, 200),
+            ]),
         )),
         None => Err(Error::new(
             Code::InvalidUserinfo,
