@@ -1,0 +1,91 @@
+//! Tests of `proto::config`.
+
+use super::*;
+
+const PAGE: &str = "http://localhost:5173/app";
+
+#[test]
+fn defaults_follow_api_md() {
+    let c = Config::from_json(
+        r#"{"issuer":"https://idp.example/realms/demo","clientId":"spa"}"#,
+        PAGE,
+    )
+    .unwrap();
+    assert_eq!(c.redirect_uri, PAGE);
+    assert_eq!(c.post_logout_redirect_uri, PAGE);
+    assert_eq!(c.silent_redirect_uri, PAGE);
+    assert_eq!(c.scopes, vec!["openid", "profile"]);
+    assert_eq!(c.session_restore, SessionRestore::Auto);
+    assert_eq!(c.clock_skew_s, 60.0);
+    assert!(c.entra_multi_tenant.is_none());
+}
+
+#[test]
+fn openid_is_always_sent_once() {
+    let c = Config::from_json(
+        r#"{"issuer":"https://i.example","clientId":"c","scopes":["email","openid","email"]}"#,
+        PAGE,
+    )
+    .unwrap();
+    assert_eq!(c.scopes, vec!["openid", "email"]);
+}
+
+#[test]
+fn refuses_unusable_configs() {
+    for (json, needle) in [
+        (r#"{}"#, "`issuer` is required"),
+        (
+            r#"{"issuer":"https://i.example"}"#,
+            "`clientId` is required",
+        ),
+        (
+            r#"{"issuer":"i.example","clientId":"c"}"#,
+            "absolute https URL",
+        ),
+        (
+            r#"{"issuer":"http://idp.example","clientId":"c"}"#,
+            "must use https",
+        ),
+        (
+            r#"{"issuer":"https://i.example?x=1","clientId":"c"}"#,
+            "query",
+        ),
+        (
+            r#"{"issuer":"https://i.example","clientId":"c","extraAuthParams":{"state":"x"}}"#,
+            "may not set `state`",
+        ),
+        (
+            r#"{"issuer":"https://i.example","clientId":"c","sessionRestore":"magic"}"#,
+            "sessionRestore",
+        ),
+        (
+            r#"{"issuer":"https://i.example","clientId":"c","entraMultiTenant":{}}"#,
+            "tenants",
+        ),
+        (
+            r#"{"issuer":"https://i.example","clientId":"c","entraMultiTenant":{"tenants":["x"]}}"#,
+            "GUID",
+        ),
+        (
+            r#"{"issuer":"https://i.example","clientId":"c","clockSkewSeconds":-1}"#,
+            "clockSkewSeconds",
+        ),
+        (r#"[]"#, "expects an object"),
+    ] {
+        let e = Config::from_json(json, PAGE).unwrap_err();
+        assert_eq!(e.code, Code::InvalidConfig);
+        assert!(e.message.contains(needle), "{json}: {}", e.message);
+    }
+}
+
+#[test]
+fn http_issuer_is_fine_on_loopback() {
+    assert!(
+        Config::from_json(r#"{"issuer":"http://127.0.0.1:9090","clientId":"c"}"#, PAGE).is_ok()
+    );
+    assert!(Config::from_json(
+        r#"{"issuer":"http://localhost:8080/realms/x","clientId":"c"}"#,
+        PAGE
+    )
+    .is_ok());
+}

@@ -1,0 +1,211 @@
+//! Tests of `proto::session`.
+
+use super::*;
+
+fn claims() -> Claims {
+    Claims {
+        json: "{}".into(),
+        iss: "i".into(),
+        sub: "s".into(),
+        aud: vec!["a".into()],
+        exp: 0.0,
+        iat: 0.0,
+        nonce: None,
+    }
+}
+
+fn tr(at: &str, rt: Option<&str>, expires_in: Option<f64>) -> TokenResponse {
+    TokenResponse {
+        access_token: Secret::new(at),
+        token_type: "Bearer".into(),
+        id_token: None,
+        refresh_token: rt.map(Secret::new),
+        scope: None,
+        expires_in,
+    }
+}
+
+#[test]
+fn expiry_is_local_receive_time_plus_expires_in() {
+    let s = Session::new(
+        tr("at", Some("rt1"), Some(300.0)),
+        Secret::new("id"),
+        claims(),
+        1_000.0,
+    );
+    assert_eq!(s.access_expires_at_ms, Some(301_000.0));
+    assert!(!s.expires_within(270_999.0, RENEW_LEEWAY_MS));
+    assert!(s.expires_within(271_000.0, RENEW_LEEWAY_MS));
+}
+
+#[test]
+fn rotation_replaces_and_absence_keeps_the_refresh_token() {
+    let s = Session::new(
+        tr("at", Some("rt1"), Some(300.0)),
+        Secret::new("id"),
+        claims(),
+        0.0,
+    );
+    let rotated = s.refreshed(tr("at2", Some("rt2"), Some(300.0)), None, 10.0);
+    assert_eq!(rotated.refresh_token.as_ref().unwrap().expose(), "rt2");
+    let kept = rotated.refreshed(tr("at3", None, None), None, 20.0);
+    assert_eq!(kept.refresh_token.unwrap().expose(), "rt2");
+    assert_eq!(kept.id_token.expose(), "id");
+    assert!(kept.access_expires_at_ms.is_none());
+}
+
+#[test]
+fn tokens_json_has_the_api_shape() {
+    let s = Session::new(tr("at", None, Some(60.0)), Secret::new("id"), claims(), 0.5);
+    let v = super::super::json::parse(&s.tokens_json(), "t").unwrap();
+    assert_eq!(v.str_member("accessToken"), Some("at"));
+    assert_eq!(v.str_member("tokenType"), Some("Bearer"));
+    assert_eq!(
+        v.get("accessTokenExpiresAt").unwrap().as_f64(),
+        Some(60_000.0)
+    );
+}
+
+// The lifecycle: renewal schedule, backoff, tabs.
+
+fn session(expires_in: f64, received: f64) -> Session {
+    let claims = Claims {
+        json: r#"{"iss":"https://op.example","sub":"alice","aud":"spa","exp":2000000000,"iat":1,"n":"}{\""}"#.into(),
+        iss: "https://op.example".into(),
+        sub: "alice".into(),
+        aud: vec!["spa".into()],
+        exp: 2e9,
+        iat: 1.0,
+        nonce: None,
+    };
+    let tr = TokenResponse {
+        access_token: Secret::new("at"),
+        token_type: "Bearer".into(),
+        id_token: None,
+        refresh_token: Some(Secret::new("rt")),
+        scope: Some("openid".into()),
+        expires_in: Some(expires_in),
+    };
+    Session::new(tr, Secret::new("id"), claims, received)
+}
+
+/// A virtual clock: runs the timer the way the browser shell does, jumping to each wake-up.
+fn wakeups_until_due(s: &Session, received: f64, start: f64) -> (u32, f64) {
+    let due = renewal_due_at(s, received).unwrap();
+    let mut now = start;
+    let mut wakeups = 0;
+    while now < due {
+        now += timer_delay(due, now);
+        wakeups += 1;
+        assert!(wakeups < 10_000, "timer never reaches the due time");
+    }
+    (wakeups, now)
+}
+
+#[test]
+fn renewal_is_due_thirty_seconds_before_expiry() {
+    let s = session(3600.0, 0.0);
+    assert_eq!(renewal_due_at(&s, 0.0), Some(3_570_000.0));
+    let (wakeups, at) = wakeups_until_due(&s, 0.0, 0.0);
+    assert_eq!(at, 3_570_000.0);
+    assert_eq!(wakeups, 119, "wakes every 30 s to look at the wall clock");
+}
+
+#[test]
+fn short_tokens_are_renewed_after_a_quarter_of_their_life_not_in_a_loop() {
+    let s = session(40.0, 1_000.0);
+    assert_eq!(
+        renewal_due_at(&s, 1_000.0),
+        Some(11_000.0),
+        "40 s token: 30 s before expiry"
+    );
+    let s = session(20.0, 1_000.0);
+    assert_eq!(
+        renewal_due_at(&s, 1_000.0),
+        Some(6_000.0),
+        "20 s token: after 5 s, not at once"
+    );
+}
+
+#[test]
+fn a_device_that_slept_past_the_due_time_renews_at_once() {
+    let s = session(300.0, 0.0);
+    // The tab slept for an hour: the next wake-up sees the wall clock past due.
+    assert_eq!(
+        timer_delay(renewal_due_at(&s, 0.0).unwrap(), 3_600_000.0),
+        0.0
+    );
+}
+
+#[test]
+fn backoff_doubles_and_caps() {
+    let delays: Vec<f64> = (0..8).map(backoff_ms).collect();
+    assert_eq!(
+        delays,
+        vec![2_000.0, 4_000.0, 8_000.0, 16_000.0, 32_000.0, 60_000.0, 60_000.0, 60_000.0]
+    );
+}
+
+#[test]
+fn only_network_faults_are_transient() {
+    use super::super::{Code, Error};
+    assert!(is_transient(&Error::new(Code::NetworkError, "x")));
+    assert!(is_transient(&Error::new(Code::HttpError, "503")));
+    assert!(!is_transient(&Error::provider(
+        "invalid_grant",
+        None,
+        "refresh"
+    )));
+    assert!(!is_transient(&Error::provider(
+        "login_required",
+        None,
+        "silent"
+    )));
+}
+
+#[test]
+fn same_site_follows_registrable_domains() {
+    assert!(same_site("http://127.0.0.1:5173", "http://127.0.0.1:9090"));
+    assert!(!same_site("http://localhost:5173", "http://127.0.0.1:9090"));
+    assert!(same_site(
+        "https://app.example.com",
+        "https://login.example.com"
+    ));
+    assert!(!same_site(
+        "https://app.example.com",
+        "https://example.auth0.com"
+    ));
+    assert!(!same_site(
+        "http://app.example.com",
+        "https://login.example.com"
+    ));
+}
+
+#[test]
+fn a_session_crosses_to_another_tab_and_back_unchanged() {
+    let s = session(300.0, 1_000.0);
+    let text = s.to_transfer_json();
+    let back = Session::from_transfer_json(&text, "https://op.example", "spa", 2_000.0).unwrap();
+    assert_eq!(back.access_token, s.access_token);
+    assert_eq!(back.refresh_token, s.refresh_token);
+    assert_eq!(back.access_expires_at_ms, s.access_expires_at_ms);
+    assert_eq!(back.claims, s.claims);
+}
+
+#[test]
+fn stale_or_foreign_sessions_from_other_tabs_are_refused() {
+    let text = session(300.0, 0.0).to_transfer_json();
+    assert!(
+        Session::from_transfer_json(&text, "https://op.example", "spa", 300_001.0).is_none(),
+        "expired"
+    );
+    assert!(
+        Session::from_transfer_json(&text, "https://other.example", "spa", 0.0).is_none(),
+        "issuer"
+    );
+    assert!(
+        Session::from_transfer_json(&text, "https://op.example", "other", 0.0).is_none(),
+        "client"
+    );
+    assert!(Session::from_transfer_json("garbage", "https://op.example", "spa", 0.0).is_none());
+}
