@@ -143,7 +143,11 @@ async fn start(config_json: &str, href: &str, emit: Function) -> Result<Client> 
             match validated {
                 // A silent top-level redirect that found no session: logged out, no error,
                 // and no second attempt in this browser session.
-                Err(e) if silent_redirect && e.code == Code::LoginRequired => {}
+                Err(e) if silent_redirect && e.code == Code::LoginRequired => {
+                    if e.error.as_deref() == Some("consent_required") {
+                        storage::set_flag(&inner.no_silent_offline_key(), true);
+                    }
+                }
                 Err(e) => return Err(e),
                 Ok(validated) => {
                     let origin = web::origin()?;
@@ -483,13 +487,51 @@ impl Inner {
         Session::from_transfer_json(&text, &self.meta.issuer, &self.cfg.client_id, web::now_ms())
     }
 
+    fn no_silent_offline_key(&self) -> String {
+        cat(&["pixy-oidc:no-silent-offline:", &self.key()])
+    }
+
+    /// The configuration for silent requests: without `offline_access` once the provider
+    /// answered `consent_required` to it in this browser session (authentik).
+    fn silent_cfg(&self) -> Option<Config> {
+        if storage::get_flag(&self.no_silent_offline_key()) {
+            authorize::without_offline_access(&self.cfg)
+        } else {
+            None
+        }
+    }
+
     /// `prompt=none` in a hidden iframe; on success the session is set (and must be about the
-    /// same user as `previous`, when renewing).
+    /// same user as `previous`, when renewing). A `consent_required` answer to a request with
+    /// `offline_access` is retried once without it, and remembered for this browser session.
     async fn silent_login(self: &Rc<Self>, previous: Option<&Claims>) -> Result<()> {
+        let cfg = self.silent_cfg();
+        match self
+            .silent_login_with(cfg.as_ref().unwrap_or(&self.cfg), previous)
+            .await
+        {
+            Err(e) if cfg.is_none() && e.error.as_deref() == Some("consent_required") => {
+                match authorize::without_offline_access(&self.cfg) {
+                    Some(retry) => {
+                        storage::set_flag(&self.no_silent_offline_key(), true);
+                        self.silent_login_with(&retry, previous).await
+                    }
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn silent_login_with(
+        self: &Rc<Self>,
+        cfg: &Config,
+        previous: Option<&Claims>,
+    ) -> Result<()> {
         let mut random = [0u8; authorize::RANDOM_BYTES];
         crypto::random(&mut random)?;
         let (url, pending) = authorize::request(
-            &self.cfg,
+            cfg,
             &self.meta,
             &random,
             web::now_ms(),
@@ -523,8 +565,9 @@ impl Inner {
             let mut random = [0u8; authorize::RANDOM_BYTES];
             crypto::random(&mut random)?;
             let href = web::window()?.location().href().unwrap_or_default();
+            let silent_cfg = self.silent_cfg();
             let (url, pending) = authorize::request(
-                &self.cfg,
+                silent_cfg.as_ref().unwrap_or(&self.cfg),
                 &self.meta,
                 &random,
                 web::now_ms(),

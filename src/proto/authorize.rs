@@ -113,6 +113,19 @@ pub struct Options<'a> {
     pub redirect_uri: Option<&'a str>,
 }
 
+/// The configuration for silent requests to a provider that answered `consent_required` to a
+/// `prompt=none` request asking for `offline_access` (authentik turns that scope into a
+/// consent prompt; PROVIDERS.md §3). `None` when the scopes hold no `offline_access`, so there
+/// is nothing to retry without.
+pub fn without_offline_access(cfg: &Config) -> Option<Config> {
+    if !cfg.scopes.iter().any(|s| s == "offline_access") {
+        return None;
+    }
+    let mut c = cfg.clone();
+    c.scopes.retain(|s| s != "offline_access");
+    Some(c)
+}
+
 /// Builds the authorization request URL and the login in flight to store before navigating.
 pub fn request(
     cfg: &Config,

@@ -137,3 +137,18 @@ fn pending_login_round_trips_and_expires_after_ten_minutes() {
     assert!(PendingLogin::from_json("{}").is_none());
     assert!(PendingLogin::from_json("garbage").is_none());
 }
+
+#[test]
+fn silent_retry_config_drops_only_offline_access() {
+    let cfg = Config::from_json(
+        r#"{"issuer":"https://op.example","clientId":"spa","scopes":["profile","offline_access","email"]}"#,
+        "http://localhost:5173/",
+    )
+    .unwrap();
+    let c = without_offline_access(&cfg).unwrap();
+    assert_eq!(c.scopes, vec!["openid", "profile", "email"]);
+    assert!(
+        without_offline_access(&c).is_none(),
+        "nothing to drop twice"
+    );
+}
