@@ -18,7 +18,7 @@ use js_sys::{Function, Object, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 /// An error as the JS wrapper receives it: `{ code, message, error?, errorDescription? }`.
 fn to_js(e: Error) -> JsValue {
@@ -209,7 +209,7 @@ impl Inner {
             return None;
         }
         let inner = self.clone();
-        Some(future_to_promise(async move {
+        Some(super::promise(async move {
             inner
                 .load_jwks(false)
                 .await
@@ -681,7 +681,7 @@ impl Inner {
             Some(p) => p,
             None => {
                 let inner = self.clone();
-                let p = future_to_promise(async move {
+                let p = super::promise(async move {
                     let lock = cat(&["pixy-oidc:renew:", &inner.key()]);
                     let in_lock = inner.clone();
                     let asked_at = web::now_ms();
@@ -864,23 +864,21 @@ impl Client {
     #[wasm_bindgen(js_name = getTokens)]
     pub fn get_tokens(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(
-            async move { inner.tokens(false).await.map(JsValue::from).map_err(to_js) },
-        )
+        super::promise(async move { inner.tokens(false).await.map(JsValue::from).map_err(to_js) })
     }
 
     /// Forces a renewal (API.md `renewTokens`), as JSON text.
     #[wasm_bindgen(js_name = renewTokens)]
     pub fn renew_tokens(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move { inner.tokens(true).await.map(JsValue::from).map_err(to_js) })
+        super::promise(async move { inner.tokens(true).await.map(JsValue::from).map_err(to_js) })
     }
 
     /// The UserInfo response as JSON text, after checking its `sub`.
     #[wasm_bindgen(js_name = getUserInfo)]
     pub fn get_user_info(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             let run = async {
                 let endpoint = inner.meta.userinfo_endpoint.clone().ok_or_else(|| {
                     Error::new(

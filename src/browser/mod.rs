@@ -17,6 +17,18 @@ use crate::proto::error::cat;
 use crate::proto::{Code, Error};
 use wasm_bindgen::{JsCast, JsValue};
 
+/// The one instantiation of `future_to_promise` in the module: every async entry point goes
+/// through this boxed future, which keeps the wasm smaller than one copy of the polling glue
+/// per call site.
+pub(crate) fn promise(
+    f: impl core::future::Future<Output = core::result::Result<JsValue, JsValue>> + 'static,
+) -> js_sys::Promise {
+    let boxed: core::pin::Pin<
+        Box<dyn core::future::Future<Output = core::result::Result<JsValue, JsValue>>>,
+    > = Box::pin(f);
+    wasm_bindgen_futures::future_to_promise(boxed)
+}
+
 /// A thrown JS value, whatever it is (JS can throw anything), as a readable string.
 pub(crate) fn describe_js(v: &JsValue) -> String {
     if let Some(e) = v.dyn_ref::<js_sys::Error>() {

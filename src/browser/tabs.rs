@@ -6,7 +6,7 @@ use crate::proto::{Code, Result};
 use js_sys::{Function, Promise};
 use std::future::Future;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 /// An open channel; closed on drop.
@@ -62,7 +62,7 @@ where
     let mut f = Some(f);
     let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
         match f.take() {
-            Some(f) => future_to_promise(f()),
+            Some(f) => super::promise(f()),
             None => Promise::resolve(&JsValue::UNDEFINED),
         }
     });
