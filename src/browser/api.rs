@@ -187,6 +187,23 @@ impl Inner {
             .call2(&JsValue::NULL, &JsValue::from_str(kind), &err);
     }
 
+    /// POSTs a token-endpoint request (code exchange or refresh).
+    async fn post_token(
+        &self,
+        req: &token::Request,
+        what: &str,
+    ) -> Result<crate::proto::http::Response> {
+        http::send(http::Req {
+            url: &req.url,
+            what,
+            form: Some(&req.body),
+            bearer: None,
+            timeout_ms: self.cfg.http_timeout_ms,
+            no_cache: false,
+        })
+        .await
+    }
+
     async fn load_jwks(&self, no_cache: bool) -> Result<Rc<Vec<Jwk>>> {
         let resp = http::send(http::Req {
             url: &self.meta.jwks_uri,
@@ -301,15 +318,7 @@ impl Inner {
     ) -> Result<()> {
         let (req, exchange) = token::code_request(&self.cfg, &self.meta, validated);
         let prefetch = self.prefetch_jwks();
-        let resp = http::send(http::Req {
-            url: &req.url,
-            what: "the token request",
-            form: Some(&req.body),
-            bearer: None,
-            timeout_ms: self.cfg.http_timeout_ms,
-            no_cache: false,
-        })
-        .await?;
+        let resp = self.post_token(&req, "the token request").await?;
         let received = web::now_ms();
         let tr = token::parse(&resp)?;
         let id = tr.id_token.clone().ok_or_else(|| {
@@ -737,15 +746,7 @@ impl Inner {
             };
         };
         let req = token::refresh_request(&self.cfg, &self.meta, &refresh_token);
-        let resp = http::send(http::Req {
-            url: &req.url,
-            what: "the refresh request",
-            form: Some(&req.body),
-            bearer: None,
-            timeout_ms: self.cfg.http_timeout_ms,
-            no_cache: false,
-        })
-        .await?;
+        let resp = self.post_token(&req, "the refresh request").await?;
         let received = web::now_ms();
         let tr = match token::parse(&resp) {
             Ok(tr) => tr,
