@@ -76,10 +76,8 @@ struct Inner {
 
 /// How long a starting tab waits for another tab to hand over its session.
 const TAB_HANDOVER_MS: f64 = 25.0;
-/// A lock granted later than this after asking was held by another tab...
-const LOCK_WAITED_MS: f64 = 5.0;
-/// ...whose broadcast of the new tokens is given this long to arrive before deciding.
-const LOCK_SETTLE_MS: f64 = 60.0;
+/// How long a tab that finds another tab renewed waits for that tab's new tokens.
+const CATCH_UP_MS: f64 = 500.0;
 
 /// One configured client. Created by [`start_client`].
 #[wasm_bindgen]
@@ -455,7 +453,7 @@ impl Inner {
     /// Silent restore, in API.md's order: another tab, the hidden iframe, then (auto, with a
     /// cross-site provider) one top-level `prompt=none` redirect per browser session.
     async fn restore(self: &Rc<Self>) {
-        if let Some(s) = self.ask_other_tabs().await {
+        if let Some(s) = self.ask_other_tabs(TAB_HANDOVER_MS).await {
             self.adopt(s);
             return;
         }
@@ -477,14 +475,14 @@ impl Inner {
         }
     }
 
-    async fn ask_other_tabs(self: &Rc<Self>) -> Option<Session> {
+    async fn ask_other_tabs(self: &Rc<Self>, wait_ms: f64) -> Option<Session> {
         self.channel.borrow().as_ref()?;
         let promise = Promise::new(&mut |resolve, _| {
             *self.waiting_for_tab.borrow_mut() = Some(resolve);
         });
         self.post("hello", None);
         let waiter = Rc::downgrade(self);
-        let _timeout = timer::Timeout::new(TAB_HANDOVER_MS, move || {
+        let _timeout = timer::Timeout::new(wait_ms, move || {
             if let Some(inner) = waiter.upgrade() {
                 if let Some(f) = inner.waiting_for_tab.borrow_mut().take() {
                     let _ = f.call1(&JsValue::NULL, &JsValue::NULL);
@@ -693,13 +691,8 @@ impl Inner {
                 let p = super::promise(async move {
                     let lock = cat(&["pixy-oidc:renew:", &inner.key()]);
                     let in_lock = inner.clone();
-                    let asked_at = web::now_ms();
                     let result = tabs::with_lock(&lock, move || async move {
-                        if web::now_ms() - asked_at > LOCK_WAITED_MS {
-                            // Another tab held the lock: let its broadcast of the new tokens
-                            // arrive before deciding, so no rotated refresh token is reused.
-                            timer::sleep(LOCK_SETTLE_MS).await;
-                        }
+                        in_lock.catch_up_with_other_tabs().await;
                         let due = in_lock
                             .session
                             .borrow()
@@ -710,6 +703,7 @@ impl Inner {
                             return Ok(JsValue::UNDEFINED);
                         }
                         in_lock.do_renew().await.map_err(to_js)?;
+                        storage::set_renewed_at(&in_lock.key(), in_lock.received_at_ms.get());
                         in_lock.broadcast_session();
                         Ok(JsValue::UNDEFINED)
                     })
@@ -722,6 +716,30 @@ impl Inner {
             }
         };
         JsFuture::from(promise).await.map(|_| ()).map_err(from_js)
+    }
+
+    /// Under the renewal lock: if another tab renewed after this tab got its tokens (its
+    /// marker says when; a time, never a token), take the new tokens from the other tabs
+    /// before deciding anything, so a rotated refresh token is never sent again. The marker
+    /// is written before the lock is released, so unlike a broadcast it cannot be late.
+    async fn catch_up_with_other_tabs(self: &Rc<Self>) {
+        let Some(renewed_at) = storage::renewed_at(&self.key()) else {
+            return;
+        };
+        if self.session.borrow().is_none() || renewed_at <= self.received_at_ms.get() {
+            return;
+        }
+        if let Some(s) = self.ask_other_tabs(CATCH_UP_MS).await {
+            let newer = self.session.borrow().as_ref().is_some_and(|cur| {
+                cur.access_token != s.access_token
+                    && s.access_expires_at_ms.unwrap_or(f64::MAX)
+                        >= cur.access_expires_at_ms.unwrap_or(0.0)
+            });
+            if newer {
+                self.adopt(s);
+                self.emit("tokensChanged", None);
+            }
+        }
     }
 
     async fn do_renew(self: &Rc<Self>) -> Result<()> {

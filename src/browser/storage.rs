@@ -77,3 +77,24 @@ pub fn set_flag(key: &str, on: bool) {
         };
     }
 }
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web::window().ok()?.local_storage().ok()?
+}
+
+fn renewed_key(app: &str) -> String {
+    crate::proto::error::cat(&["pixy-oidc:renewed-at:", app])
+}
+
+/// When a tab of this app last renewed, shared by all tabs (localStorage): a time, not a
+/// token. It orders renewals across tabs where a BroadcastChannel message could arrive late.
+pub fn renewed_at(app: &str) -> Option<f64> {
+    let text = local_storage()?.get_item(&renewed_key(app)).ok()??;
+    crate::proto::json::number_value(text.as_bytes())
+}
+
+pub fn set_renewed_at(app: &str, at_ms: f64) {
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(&renewed_key(app), &crate::proto::json::number_text(at_ms));
+    }
+}
