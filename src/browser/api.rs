@@ -78,6 +78,7 @@ struct Inner {
 const TAB_HANDOVER_MS: f64 = 25.0;
 /// How long a tab that finds another tab renewed waits for that tab's new tokens.
 const CATCH_UP_MS: f64 = 500.0;
+const CATCH_UP_POLL_MS: f64 = 10.0;
 
 /// One configured client. Created by [`start_client`].
 #[wasm_bindgen]
@@ -339,7 +340,7 @@ impl Inner {
             )
             .await?;
         self.received_at_ms.set(received);
-        *self.session.borrow_mut() = Some(Session::new(tr, id, claims, received));
+        self.install(Session::new(tr, id, claims, received));
         Ok(())
     }
 
@@ -425,15 +426,7 @@ impl Inner {
                     let _ = waiter.call1(&JsValue::NULL, &JsValue::from_str(&s.to_transfer_json()));
                     return;
                 }
-                let newer = match &*self.session.borrow() {
-                    None => true,
-                    Some(cur) => {
-                        cur.claims.sub != s.claims.sub
-                            || cur.access_token != s.access_token
-                                && s.access_expires_at_ms.unwrap_or(f64::MAX)
-                                    >= cur.access_expires_at_ms.unwrap_or(0.0)
-                    }
-                };
+                let newer = session::is_newer(self.session.borrow().as_ref(), &s);
                 if newer {
                     self.adopt(s);
                     self.emit("tokensChanged", None);
@@ -441,6 +434,16 @@ impl Inner {
             }
             _ => {}
         }
+    }
+
+    /// Puts a session this tab obtained (login, silent login, refresh) in place with the next
+    /// generation of all tabs, and records that generation where every tab sees it at once.
+    fn install(&self, mut s: Session) {
+        let shared = storage::generation(&self.key()).unwrap_or(0.0);
+        let mine = self.session.borrow().as_ref().map_or(0.0, |c| c.generation);
+        s.generation = shared.max(mine).max(s.generation) + 1.0;
+        storage::set_generation(&self.key(), s.generation);
+        *self.session.borrow_mut() = Some(s);
     }
 
     fn adopt(self: &Rc<Self>, s: Session) {
@@ -692,7 +695,7 @@ impl Inner {
                     let lock = cat(&["pixy-oidc:renew:", &inner.key()]);
                     let in_lock = inner.clone();
                     let result = tabs::with_lock(&lock, move || async move {
-                        in_lock.catch_up_with_other_tabs().await;
+                        in_lock.catch_up_with_other_tabs().await.map_err(to_js)?;
                         let due = in_lock
                             .session
                             .borrow()
@@ -703,7 +706,6 @@ impl Inner {
                             return Ok(JsValue::UNDEFINED);
                         }
                         in_lock.do_renew().await.map_err(to_js)?;
-                        storage::set_renewed_at(&in_lock.key(), in_lock.received_at_ms.get());
                         in_lock.broadcast_session();
                         Ok(JsValue::UNDEFINED)
                     })
@@ -718,28 +720,40 @@ impl Inner {
         JsFuture::from(promise).await.map(|_| ()).map_err(from_js)
     }
 
-    /// Under the renewal lock: if another tab renewed after this tab got its tokens (its
-    /// marker says when; a time, never a token), take the new tokens from the other tabs
-    /// before deciding anything, so a rotated refresh token is never sent again. The marker
-    /// is written before the lock is released, so unlike a broadcast it cannot be late.
-    async fn catch_up_with_other_tabs(self: &Rc<Self>) {
-        let Some(renewed_at) = storage::renewed_at(&self.key()) else {
-            return;
+    /// Under the renewal lock: if another tab renewed after this tab got its tokens (the shared
+    /// generation says so: a number, never a token), take the new tokens from the other tabs
+    /// before deciding anything. The generation is written before the lock is released, so
+    /// unlike a broadcast it cannot be late. A tab that cannot catch up does not renew: its
+    /// refresh token was rotated, and sending it again would make the provider revoke the
+    /// whole grant for every tab.
+    async fn catch_up_with_other_tabs(self: &Rc<Self>) -> Result<()> {
+        let Some(shared) = storage::generation(&self.key()) else {
+            return Ok(());
         };
-        if self.session.borrow().is_none() || renewed_at <= self.received_at_ms.get() {
-            return;
+        let behind = |inner: &Self| {
+            inner
+                .session
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| s.generation < shared)
+        };
+        if !behind(self) {
+            return Ok(());
         }
-        if let Some(s) = self.ask_other_tabs(CATCH_UP_MS).await {
-            let newer = self.session.borrow().as_ref().is_some_and(|cur| {
-                cur.access_token != s.access_token
-                    && s.access_expires_at_ms.unwrap_or(f64::MAX)
-                        >= cur.access_expires_at_ms.unwrap_or(0.0)
-            });
-            if newer {
-                self.adopt(s);
-                self.emit("tokensChanged", None);
-            }
+        // Every tab answers with what it holds; the message handling adopts only a later
+        // generation. Wait for that, within limits.
+        self.post("hello", None);
+        let deadline = web::now_ms() + CATCH_UP_MS;
+        while behind(self) && web::now_ms() < deadline {
+            timer::sleep(CATCH_UP_POLL_MS).await;
         }
+        if behind(self) {
+            return Err(Error::new(
+                Code::NetworkError,
+                "another tab renewed the tokens and has not handed them over yet; retrying later",
+            ));
+        }
+        Ok(())
     }
 
     async fn do_renew(self: &Rc<Self>) -> Result<()> {
@@ -811,7 +825,7 @@ impl Inner {
         let next = current.refreshed(tr, id, received);
         self.received_at_ms.set(received);
         self.failures.set(0);
-        *self.session.borrow_mut() = Some(next);
+        self.install(next);
         self.schedule();
         self.emit("tokensChanged", None);
         Ok(())

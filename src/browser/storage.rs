@@ -82,19 +82,22 @@ fn local_storage() -> Option<web_sys::Storage> {
     web::window().ok()?.local_storage().ok()?
 }
 
-fn renewed_key(app: &str) -> String {
-    crate::proto::error::cat(&["pixy-oidc:renewed-at:", app])
+fn generation_key(app: &str) -> String {
+    crate::proto::error::cat(&["pixy-oidc:generation:", app])
 }
 
-/// When a tab of this app last renewed, shared by all tabs (localStorage): a time, not a
-/// token. It orders renewals across tabs where a BroadcastChannel message could arrive late.
-pub fn renewed_at(app: &str) -> Option<f64> {
-    let text = local_storage()?.get_item(&renewed_key(app)).ok()??;
+/// The latest session generation of this app, shared by all tabs (localStorage): a number,
+/// not a token. It orders renewals across tabs where a BroadcastChannel message could be late.
+pub fn generation(app: &str) -> Option<f64> {
+    let text = local_storage()?.get_item(&generation_key(app)).ok()??;
     crate::proto::json::number_value(text.as_bytes())
 }
 
-pub fn set_renewed_at(app: &str, at_ms: f64) {
+pub fn set_generation(app: &str, generation: f64) {
     if let Some(s) = local_storage() {
-        let _ = s.set_item(&renewed_key(app), &crate::proto::json::number_text(at_ms));
+        let _ = s.set_item(
+            &generation_key(app),
+            &crate::proto::json::number_text(generation),
+        );
     }
 }

@@ -3,6 +3,7 @@
 use super::{js_error, web};
 use crate::proto::{Code, Result};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 /// A pending `setTimeout`, cleared on drop.
 pub struct Timeout {
@@ -37,4 +38,17 @@ impl Drop for Timeout {
             w.clear_timeout_with_handle(self.handle);
         }
     }
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                ms.clamp(0.0, 600_000.0) as i32,
+            );
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }

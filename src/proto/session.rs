@@ -17,6 +17,9 @@ pub struct Session {
     /// Local receive time plus `expires_in`: the server's clock is never inferred from `iat`.
     pub access_expires_at_ms: Option<f64>,
     pub claims: Claims,
+    /// Counts the renewals of this session across all tabs of the app: a tab holding a lower
+    /// generation than another holds stale tokens (and a rotated refresh token).
+    pub generation: f64,
 }
 
 impl Session {
@@ -34,6 +37,7 @@ impl Session {
             refresh_token: tr.refresh_token,
             scope: tr.scope,
             claims,
+            generation: 0.0,
         }
     }
 
@@ -53,6 +57,7 @@ impl Session {
             refresh_token: tr.refresh_token.or_else(|| self.refresh_token.clone()),
             scope: tr.scope.or_else(|| self.scope.clone()),
             claims,
+            generation: self.generation + 1.0,
         }
     }
 
@@ -103,6 +108,15 @@ pub fn backoff_ms(attempt: u32) -> f64 {
     (2_000.0 * f64::from(1u32 << exp)).min(60_000.0)
 }
 
+/// Whether `incoming`, handed over by another tab, should replace `current`: another user, or a
+/// later generation of the same session.
+pub fn is_newer(current: Option<&Session>, incoming: &Session) -> bool {
+    match current {
+        None => true,
+        Some(cur) => cur.claims.sub != incoming.claims.sub || incoming.generation > cur.generation,
+    }
+}
+
 /// Whether a renewal error is passing (retry later, keep the session) or final (the session
 /// is over): only `invalid_grant`, `login_required` and friends end a session.
 pub fn is_transient(e: &super::Error) -> bool {
@@ -147,7 +161,8 @@ impl Session {
                 self.refresh_token.as_ref().map(Secret::expose),
             )
             .opt_str("scope", self.scope.as_deref())
-            .str("claims", &self.claims.json);
+            .str("claims", &self.claims.json)
+            .num("generation", self.generation);
         match self.access_expires_at_ms {
             Some(t) => w.num("access_expires_at_ms", t),
             None => w,
@@ -202,6 +217,7 @@ impl Session {
             scope: v.str_member("scope").map(str::to_string),
             access_expires_at_ms,
             claims,
+            generation: v.get("generation").and_then(Value::as_f64).unwrap_or(0.0),
         })
     }
 }

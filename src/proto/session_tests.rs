@@ -209,3 +209,45 @@ fn stale_or_foreign_sessions_from_other_tabs_are_refused() {
     );
     assert!(Session::from_transfer_json("garbage", "https://op.example", "spa", 0.0).is_none());
 }
+
+#[test]
+fn generations_order_sessions_across_tabs() {
+    let first = session(300.0, 0.0);
+    let renewed = first.refreshed(
+        TokenResponse {
+            access_token: Secret::new("at2"),
+            token_type: "Bearer".into(),
+            id_token: None,
+            refresh_token: Some(Secret::new("rt2")),
+            scope: None,
+            expires_in: Some(300.0),
+        },
+        None,
+        10_000.0,
+    );
+    assert_eq!(renewed.generation, first.generation + 1.0);
+    assert!(
+        is_newer(Some(&first), &renewed),
+        "a renewal replaces the tokens it renewed"
+    );
+    assert!(
+        !is_newer(Some(&renewed), &first),
+        "a stale tab's answer never replaces newer tokens"
+    );
+    assert!(
+        !is_newer(Some(&renewed), &renewed.clone()),
+        "the same generation changes nothing"
+    );
+    assert!(is_newer(None, &first), "a logged-out tab takes any session");
+    let back = Session::from_transfer_json(
+        &renewed.to_transfer_json(),
+        "https://op.example",
+        "spa",
+        10_000.0,
+    )
+    .unwrap();
+    assert_eq!(
+        back.generation, renewed.generation,
+        "the generation crosses between tabs"
+    );
+}
