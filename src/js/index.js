@@ -3,6 +3,7 @@
 // errors into OidcError instances.
 import initModule, { startClient } from "./pixy_oidc.js";
 import { OidcError } from "./errors.js";
+import { configKey } from "./config-key.js";
 
 export { OidcError };
 
@@ -45,18 +46,6 @@ export function initWasm(input) {
     });
   }
   return wasmReady;
-}
-
-function stableKey(value) {
-  if (Array.isArray(value)) return `[${value.map(stableKey).join(",")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => value[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableKey(value[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }
 
 const never = () => new Promise(() => {});
@@ -150,7 +139,7 @@ const instances = new Map();
 export function createOidc(config) {
   let key;
   try {
-    key = stableKey(config ?? null);
+    key = configKey(config ?? null);
   } catch {
     return Promise.reject(new OidcError("invalid_config", "createOidc expects a plain configuration object"));
   }

@@ -13,6 +13,7 @@ import {
   useSyncExternalStore,
 } from "react";
 import { createOidc } from "./index.js";
+import { configKey } from "./config-key.js";
 
 const OidcContext = createContext(null);
 OidcContext.displayName = "OidcContext";
@@ -20,24 +21,11 @@ OidcContext.displayName = "OidcContext";
 const isOidc = (x) =>
   x != null && typeof x === "object" && typeof x.subscribe === "function" && typeof x.login === "function";
 
-/** A key that is the same for equal configurations, whatever the key order. */
-function stableKey(value) {
-  if (Array.isArray(value)) return `[${value.map(stableKey).join(",")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => value[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableKey(value[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "undefined";
-}
-
 /** config key -> Promise<Oidc>: one createOidc call per configuration per page. */
 const instances = new Map();
 
 function obtain(config) {
-  const key = stableKey(config);
+  const key = configKey(config);
   let promise = instances.get(key);
   if (!promise) {
     promise = createOidc(config);
@@ -111,7 +99,7 @@ function storeFor(oidc) {
 export function OidcProvider({ config, oidc, fallback = null, errorFallback, children }) {
   if (oidc == null && config == null) throw new TypeError("<OidcProvider> needs a `config` or an `oidc` prop");
   const ready = isOidc(oidc) ? oidc : null;
-  const key = ready ? null : oidc ?? stableKey(config);
+  const key = ready ? null : oidc ?? configKey(config);
   const [state, setState] = useState({ key: null, oidc: null, error: null });
 
   useEffect(() => {

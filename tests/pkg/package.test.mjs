@@ -14,6 +14,7 @@ import { assertBuilt, createConsumer, run, viteBuild } from "./support.mjs";
 const EXPECTED_FILES = [
   "README.md",
   "package.json",
+  "pkg/config-key.js",
   "pkg/errors.d.ts",
   "pkg/errors.js",
   "pkg/index.d.ts",
