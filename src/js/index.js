@@ -1,7 +1,8 @@
 // pixy-oidc: the public JavaScript API (see API.md). The protocol runs in Rust/wasm; this file
 // loads the module, keeps the snapshot (isLoggedIn, claims) that UI bindings read, and turns
 // errors into OidcError instances.
-import initModule, { startClient } from "./pixy_oidc.js";
+import initModule from "./pixy_oidc.js";
+import { startClient } from "./client.js";
 import { OidcError } from "./errors.js";
 import { configKey } from "./config-key.js";
 

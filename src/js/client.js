@@ -1,0 +1,699 @@
+// pixy-oidc's browser shell: it performs what the protocol core (Rust, src/browser/core.rs)
+// asks for (fetch, WebCrypto, the login in flight in sessionStorage, the hidden iframe, other
+// tabs, timers) and hands every answer back to the core, which decides. No token is written
+// anywhere but the wasm module's memory and the other tabs' (BroadcastChannel, in memory).
+import { Core } from "./pixy_oidc.js";
+
+/** How long a starting tab waits for another tab to hand over its session. */
+const TAB_HANDOVER_MS = 25;
+/** How long a tab that finds another tab renewed waits for that tab's new tokens. */
+const CATCH_UP_MS = 500;
+/** Renew this long before the access token expires. */
+const RENEW_LEEWAY_MS = 30000;
+/** Timers sleep at most this long, then look at the wall clock (devices sleep). */
+const MAX_TIMER_MS = 30000;
+/** No OIDC document needs a megabyte. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** The hidden iframe's name and the message its page posts (see index.js). */
+const FRAME_NAME = "pixy-oidc-silent";
+const MESSAGE_PREFIX = "pixy-oidc:silent:";
+/** sessionStorage keys of logins in flight (proto::authorize::STORAGE_PREFIX). */
+const LOGIN_PREFIX = "pixy-oidc:login:";
+
+const now = () => Date.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const never = () => new Promise(() => {});
+const fail = (code, message) => ({ code, message });
+const describe = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+/** Whether a renewal error is passing (retry, keep the session) or final. */
+const transient = (e) => ["network_error", "timeout", "http_error"].includes(e?.code);
+const expired = (e) => ({ ...e, code: "session_expired" });
+
+/** Runs a core step; the core throws its errors as JSON text. */
+function step(f) {
+  try {
+    return f();
+  } catch (e) {
+    throw typeof e === "string" ? JSON.parse(e) : e;
+  }
+}
+
+function originOf(url) {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "the provider";
+  }
+}
+
+/**
+ * fetch, with `credentials: "omit"` (Okta answers some endpoints with `ACAO: *`), a timeout
+ * and a size cap. Resolves to the arguments the core's response steps take.
+ */
+async function send(url, what, timeoutMs, { form, bearer, noCache } = {}) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, Math.min(Math.max(timeoutMs, 0), 600000));
+  const headers = { Accept: "application/json" };
+  if (form !== undefined) headers["Content-Type"] = "application/x-www-form-urlencoded";
+  // RFC 6750 §2.1: in the header, never in the URL.
+  if (bearer !== undefined) headers.Authorization = `Bearer ${bearer}`;
+  const late = () => fail("timeout", `${what} to ${originOf(url)} took longer than ${timeoutMs} ms`);
+  try {
+    let resp;
+    try {
+      resp = await fetch(url, {
+        method: form === undefined ? "GET" : "POST",
+        headers,
+        body: form,
+        credentials: "omit",
+        mode: "cors",
+        cache: noCache ? "no-store" : "default",
+        signal: controller.signal,
+      });
+    } catch (e) {
+      throw timedOut
+        ? late()
+        : fail(
+            "network_error",
+            `${what} to ${originOf(url)} failed before any HTTP answer (offline, or refused by CORS?): ${describe(e)}`,
+          );
+    }
+    if (Number(resp.headers.get("content-length")) > MAX_BODY_BYTES) {
+      throw fail("invalid_response", `${what}: the response is larger than the ${MAX_BODY_BYTES} bytes accepted`);
+    }
+    let body;
+    try {
+      body = await resp.text();
+    } catch (e) {
+      throw timedOut ? late() : fail("network_error", `${what}: ${describe(e)}`);
+    }
+    return [resp.status, resp.headers.get("content-type") ?? undefined, body];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function randomBytes() {
+  try {
+    return crypto.getRandomValues(new Uint8Array(96));
+  } catch (e) {
+    throw fail("crypto_error", `crypto.getRandomValues: ${describe(e)}`);
+  }
+}
+
+const utf8 = (s) => new TextEncoder().encode(s);
+const unb64u = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+/** The WebCrypto digest of a string. */
+export async function digest(hash, text) {
+  try {
+    return new Uint8Array(await crypto.subtle.digest(hash, utf8(text)));
+  } catch (e) {
+    throw fail("crypto_error", `crypto.subtle.digest: ${describe(e)}`);
+  }
+}
+
+/** WebCrypto's import and verify parameters for a JWS `alg` (RFC 7518 §3). */
+function params(alg, hash) {
+  switch (alg.slice(0, 2)) {
+    case "RS":
+      return [{ name: "RSASSA-PKCS1-v1_5", hash }, { name: "RSASSA-PKCS1-v1_5" }];
+    case "PS":
+      // RFC 7518 §3.5: the salt is as long as the hash.
+      return [{ name: "RSA-PSS", hash }, { name: "RSA-PSS", saltLength: hash.slice(4) / 8 }];
+    case "ES":
+      return [{ name: "ECDSA", namedCurve: alg === "ES512" ? "P-521" : `P-${alg.slice(2)}` }, { name: "ECDSA", hash }];
+    default:
+      return [{ name: "Ed25519" }, { name: "Ed25519" }];
+  }
+}
+
+/**
+ * Whether `sig` (base64url) over `input` verifies with the JWK under `alg`. A key WebCrypto
+ * cannot import counts as not verifying (it cannot have made the signature).
+ */
+export async function verify(jwk, alg, hash, input, sig) {
+  if (!globalThis.crypto?.subtle) {
+    throw fail("crypto_error", "WebCrypto is unavailable (crypto.subtle needs a secure context)");
+  }
+  const [importParams, verifyParams] = params(alg, hash);
+  try {
+    const key = await crypto.subtle.importKey("jwk", { ...jwk, ext: true }, importParams, false, ["verify"]);
+    return await crypto.subtle.verify(verifyParams, key, unb64u(sig), utf8(input));
+  } catch {
+    return false;
+  }
+}
+
+function session() {
+  try {
+    return sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+function put(key, json) {
+  try {
+    sessionStorage.setItem(key, json);
+  } catch (e) {
+    throw fail("storage_error", `storing the login in flight: ${describe(e)}`);
+  }
+}
+
+/** Takes the login in flight for `state` out of sessionStorage: one use only. */
+export function take(state) {
+  const s = session();
+  const key = LOGIN_PREFIX + state;
+  const text = s?.getItem(key);
+  s?.removeItem(key);
+  return text ?? undefined;
+}
+
+/** Deletes expired (and unreadable) logins in flight. */
+function sweep(t) {
+  const s = session();
+  if (!s) return;
+  const stale = [];
+  for (let i = 0; i < s.length; i++) {
+    const key = s.key(i);
+    if (key?.startsWith(LOGIN_PREFIX) && !Core.pendingLive(s.getItem(key) ?? "", t)) stale.push(key);
+  }
+  for (const key of stale) s.removeItem(key);
+}
+
+const getFlag = (key) => session()?.getItem(key) != null;
+function setFlag(key, on) {
+  const s = session();
+  if (on) s?.setItem(key, "1");
+  else s?.removeItem(key);
+}
+
+/** The session generation all tabs have seen: a number in localStorage, never a token. */
+function generation(app) {
+  try {
+    const v = localStorage.getItem(`pixy-oidc:generation:${app}`);
+    return v === null ? 0 : Number(v) || 0;
+  } catch {
+    return 0;
+  }
+}
+function setGeneration(app, n) {
+  try {
+    localStorage.setItem(`pixy-oidc:generation:${app}`, String(n));
+  } catch {
+    // Without localStorage, tabs fall back to comparing what they hand each other.
+  }
+}
+
+function replaceUrl(url) {
+  try {
+    history.replaceState(null, "", url);
+  } catch (e) {
+    throw fail("invalid_redirect_to", `history.replaceState: ${describe(e)}`);
+  }
+}
+
+/** `prompt=none` in a hidden iframe: resolves to the URL its page reported. */
+function silentFrame(url, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const frame = document.createElement("iframe");
+    frame.name = FRAME_NAME;
+    frame.setAttribute("aria-hidden", "true");
+    frame.setAttribute("tabindex", "-1");
+    frame.setAttribute("style", "position:absolute;width:0;height:0;border:0;visibility:hidden");
+    let timer;
+    const done = (href) => {
+      clearTimeout(timer);
+      removeEventListener("message", onMessage);
+      frame.remove();
+      if (href === undefined) {
+        reject(fail("timeout", "the silent authentication iframe got no answer in time (the provider may refuse framing)"));
+      } else resolve(href);
+    };
+    // Only this frame's page, on this origin, with the expected message.
+    const onMessage = (e) => {
+      if (e.source !== frame.contentWindow || e.origin !== location.origin) return;
+      if (typeof e.data === "string" && e.data.startsWith(MESSAGE_PREFIX)) done(e.data.slice(MESSAGE_PREFIX.length));
+    };
+    addEventListener("message", onMessage);
+    timer = setTimeout(done, timeoutMs);
+    frame.src = url;
+    (document.body ?? document.documentElement).appendChild(frame);
+  });
+}
+
+/** One renewal in all tabs at a time (Web Locks), or just this one where they are missing. */
+function withLock(name, f) {
+  let p;
+  try {
+    p = navigator.locks.request(name, f);
+  } catch {
+    return f();
+  }
+  return p;
+}
+
+class Client {
+  constructor(core, emit) {
+    this.core = core;
+    this.emitFn = emit;
+    this.settings = JSON.parse(core.settings());
+    this.key = this.settings.key;
+    this.failures = 0;
+    this.timer = undefined;
+    this.renewing = null;
+    this.waiting = null;
+    this.channel = null;
+  }
+
+  emit(type, error) {
+    try {
+      this.emitFn(type, error);
+    } catch {
+      // The wrapper reports listener errors itself.
+    }
+  }
+
+  send(url, what, options) {
+    return send(url, what, this.settings.http, options);
+  }
+
+  get redirectFlag() {
+    return `pixy-oidc:silent-redirect:${this.key}`;
+  }
+
+  get noOfflineFlag() {
+    return `pixy-oidc:no-silent-offline:${this.key}`;
+  }
+
+  /** Subscribes to the other tabs and to the browser coming back online. */
+  listen() {
+    try {
+      this.channel = new BroadcastChannel(`pixy-oidc:${this.key}`);
+      this.channel.onmessage = (e) => this.onTabMessage(e.data);
+    } catch {
+      this.channel = null;
+    }
+    addEventListener("online", () => {
+      this.failures = 0;
+      this.schedule();
+    });
+  }
+
+  post(t, s) {
+    this.channel?.postMessage(JSON.stringify(s === undefined ? { t } : { t, s }));
+  }
+
+  broadcast() {
+    const s = this.core.transferJson();
+    if (s !== undefined) this.post("session", s);
+  }
+
+  onTabMessage(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (msg?.t === "hello") this.broadcast();
+    else if (msg?.t === "logout") this.endSession("loggedOut");
+    else if (msg?.t === "session" && typeof msg.s === "string") {
+      if (this.waiting?.(msg.s)) return;
+      if (this.core.adopt(msg.s, now(), true)) {
+        this.adopted();
+        this.emit("tokensChanged");
+      }
+    }
+  }
+
+  adopted() {
+    this.failures = 0;
+    this.schedule();
+  }
+
+  endSession(event, error) {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.core.endSession()) this.emit(event, error);
+  }
+
+  async loadJwks(noCache) {
+    const resp = await this.send(step(() => this.core.jwksUrl()), "the JWKS request", { noCache });
+    step(() => this.core.setJwks(...resp));
+  }
+
+  /**
+   * Verifies the incoming ID token's signature with WebCrypto (one JWKS refetch on an unknown
+   * `kid`: key rotation), then lets the core validate its claims and install the session.
+   */
+  async verifyAndInstall(info) {
+    const core = this.core;
+    let atDigest = new Uint8Array(0);
+    if (info.hash) {
+      atDigest = await digest(info.hash, info.at);
+      if (!core.hasJwks()) await this.loadJwks(false);
+      let candidates = core.candidates();
+      if (candidates === undefined) {
+        await this.loadJwks(true);
+        candidates = core.candidates();
+        if (candidates === undefined) throw step(() => JSON.parse(core.noKey()));
+      }
+      let ok = false;
+      for (const jwk of JSON.parse(candidates)) {
+        if (await verify(jwk, info.alg, info.hash, info.input, info.sig)) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) throw JSON.parse(core.badSignature());
+    }
+    const n = step(() => core.install(atDigest, generation(this.key)));
+    setGeneration(this.key, n);
+  }
+
+  /** The code exchange, with the JWKS fetched in parallel. */
+  async completeCode(req) {
+    const prefetch = this.core.hasJwks() ? undefined : this.loadJwks(false).catch(() => {});
+    const resp = await this.send(req.url, "the token request", { form: req.body });
+    const info = JSON.parse(step(() => this.core.acceptTokens(...resp, now())));
+    // A failed prefetch is retried (and reported) by the verification.
+    await prefetch;
+    await this.verifyAndInstall(info);
+  }
+
+  /** Silent restore, in API.md's order: another tab, the hidden iframe, then one redirect. */
+  async restore() {
+    if (await this.askOtherTabs(TAB_HANDOVER_MS)) {
+      this.adopted();
+      return;
+    }
+    const mode = this.settings.restore;
+    if (mode === "redirect") await this.silentRedirect();
+    else if (mode !== "none") {
+      try {
+        await this.silentLogin(false);
+      } catch (e) {
+        if (mode === "auto" && e?.code === "login_required" && !this.core.sameSite(location.origin)) {
+          await this.silentRedirect();
+        }
+      }
+    }
+  }
+
+  askOtherTabs(waitMs) {
+    if (!this.channel) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        resolve(false);
+      }, waitMs);
+      this.waiting = (text) => {
+        if (!this.core.adopt(text, now(), false)) return false;
+        clearTimeout(timer);
+        this.waiting = null;
+        resolve(true);
+        return true;
+      };
+      this.post("hello");
+    });
+  }
+
+  /**
+   * `prompt=none` in a hidden iframe. A `consent_required` answer to a request with
+   * `offline_access` is retried once without it, and remembered for this browser session
+   * (authentik turns that scope into a consent prompt).
+   */
+  async silentLogin(renewing) {
+    const reduced = getFlag(this.noOfflineFlag);
+    try {
+      await this.silentLoginWith(reduced, renewing);
+    } catch (e) {
+      if (reduced || e?.error !== "consent_required" || !this.core.hasOffline()) throw e;
+      setFlag(this.noOfflineFlag, true);
+      await this.silentLoginWith(true, renewing);
+    }
+  }
+
+  async silentLoginWith(noOffline, renewing) {
+    const core = this.core;
+    const a = JSON.parse(
+      step(() => core.authorize(randomBytes(), now(), "iframe", undefined, undefined, location.origin, location.href, noOffline)),
+    );
+    const href = await silentFrame(a.url, this.settings.silent);
+    step(() => core.readCallback(href, true));
+    const req = JSON.parse(step(() => core.codeRequest(a.pending, now(), location.origin, renewing)));
+    await this.completeCode(req);
+  }
+
+  /** One top-level `prompt=none` redirect per browser session; never a loop. */
+  async silentRedirect() {
+    if (getFlag(this.redirectFlag)) return;
+    try {
+      const a = JSON.parse(
+        step(() =>
+          this.core.authorize(randomBytes(), now(), "redirect", undefined, undefined, location.origin, location.href, getFlag(this.noOfflineFlag)),
+        ),
+      );
+      put(a.key, a.pending);
+      setFlag(this.redirectFlag, true);
+      location.assign(a.url);
+    } catch {
+      return;
+    }
+    // The page is leaving: createOidc settles on the way back.
+    await never();
+  }
+
+  /** Arms the renewal timer; it wakes at least every 30 s to read the wall clock. */
+  schedule() {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const due = this.core.dueAt();
+    if (due === undefined) return;
+    this.timer = setTimeout(
+      () => (now() >= due ? this.renewInBackground() : this.schedule()),
+      Math.min(Math.max(due - now(), 0), MAX_TIMER_MS),
+    );
+  }
+
+  async renewInBackground() {
+    try {
+      await this.renew(false);
+    } catch (e) {
+      if (!transient(e)) {
+        // Final errors ended the session already (sessionExpired); anything else is told.
+        if (this.core.isLoggedIn) this.emit("error", e);
+        return;
+      }
+      if (this.core.expiresWithin(now(), 0)) {
+        this.endSession("sessionExpired", expired(e));
+        return;
+      }
+      // A passing fault while the token is valid is no news for the user: retry, 2 s to 60 s.
+      const n = Math.min(this.failures++, 5);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.renewInBackground(), Math.min(2000 * 2 ** n, 60000));
+    }
+  }
+
+  /** Tokens, renewed first when the access token expires within the leeway. */
+  async tokens(force) {
+    const core = this.core;
+    if (!core.isLoggedIn) throw fail("not_logged_in", "no user is logged in");
+    if (force || core.expiresWithin(now(), RENEW_LEEWAY_MS)) {
+      try {
+        await this.renew(force);
+      } catch (e) {
+        const stillValid = core.isLoggedIn && !core.expiresWithin(now(), 0);
+        if (force || !transient(e) || !stillValid) throw e;
+      }
+    }
+    return step(() => core.tokensJson());
+  }
+
+  /**
+   * One renewal at a time in this tab (concurrent callers share it) and in all tabs (a Web
+   * Lock; a tab that gets the lock after another renewed takes the tokens it was handed).
+   */
+  renew(force) {
+    if (!this.renewing) {
+      const p = withLock(`pixy-oidc:renew:${this.key}`, async () => {
+        await this.catchUp();
+        // Another tab may have renewed while this one waited for the lock.
+        if (!force && !this.core.expiresWithin(now(), RENEW_LEEWAY_MS)) return;
+        await this.doRenew();
+        this.broadcast();
+      });
+      this.renewing = p;
+      p.then(
+        () => this.renewing === p && (this.renewing = null),
+        () => this.renewing === p && (this.renewing = null),
+      );
+    }
+    return this.renewing;
+  }
+
+  /**
+   * Under the renewal lock: if another tab renewed after this one got its tokens (the shared
+   * generation says so), take the new tokens from the other tabs first. A tab that cannot
+   * catch up does not renew: its refresh token was rotated, and sending it again would make
+   * the provider revoke the whole grant for every tab.
+   */
+  async catchUp() {
+    const shared = generation(this.key);
+    const behind = () => this.core.isLoggedIn && this.core.generation() < shared;
+    if (!behind()) return;
+    this.post("hello");
+    const deadline = now() + CATCH_UP_MS;
+    while (behind() && now() < deadline) await sleep(10);
+    if (behind()) {
+      throw fail("network_error", "another tab renewed the tokens and has not handed them over yet; retrying later");
+    }
+  }
+
+  async doRenew() {
+    const core = this.core;
+    const r = step(() => core.refreshRequest());
+    if (r === undefined) {
+      // No refresh token: a new code through the hidden iframe, for the same user.
+      try {
+        await this.silentLogin(true);
+      } catch (e) {
+        if (transient(e)) throw e;
+        this.endSession("sessionExpired", expired(e));
+        throw expired(e);
+      }
+    } else {
+      const req = JSON.parse(r);
+      const resp = await this.send(req.url, "the refresh request", { form: req.body });
+      let info;
+      try {
+        info = JSON.parse(step(() => core.acceptTokens(...resp, now())));
+      } catch (e) {
+        if (e?.error !== "invalid_grant") throw e;
+        this.endSession("sessionExpired", expired(e));
+        throw expired(e);
+      }
+      // invalid_grant, but another tab rotated the refresh token and handed it over.
+      if (info.skip) return;
+      try {
+        await this.verifyAndInstall(info);
+      } catch (e) {
+        // A refreshed ID token about someone else, or forged: the session ends.
+        if (!info.hash) throw e;
+        this.endSession("sessionExpired", expired(e));
+        throw expired(e);
+      }
+    }
+    this.failures = 0;
+    this.schedule();
+    this.emit("tokensChanged");
+  }
+
+  // The surface index.js wraps.
+
+  get isLoggedIn() {
+    return this.core.isLoggedIn;
+  }
+
+  claimsJson() {
+    return this.core.claimsJson();
+  }
+
+  login(redirectTo, extraJson) {
+    const a = JSON.parse(
+      step(() => this.core.authorize(randomBytes(), now(), "interactive", redirectTo, extraJson, location.origin, location.href, false)),
+    );
+    put(a.key, a.pending);
+    location.assign(a.url);
+  }
+
+  getTokens() {
+    return this.tokens(false);
+  }
+
+  renewTokens() {
+    return this.tokens(true);
+  }
+
+  async getUserInfo() {
+    const core = this.core;
+    step(() => core.userinfoRequest());
+    await this.tokens(false);
+    const r = JSON.parse(step(() => core.userinfoRequest()));
+    const resp = await this.send(r.url, "the UserInfo request", { bearer: r.token, noCache: true });
+    return step(() => core.userinfo(...resp));
+  }
+
+  logout(redirectTo) {
+    const target = step(() => this.core.logoutUrl(redirectTo, location.origin));
+    this.renewing = null;
+    this.endSession("loggedOut");
+    this.post("logout");
+    location.assign(target);
+  }
+}
+
+/**
+ * Starts a client: reads the configuration, fetches discovery, and completes a callback if
+ * `href` (the page URL as captured before any router ran) is one.
+ */
+export async function startClient(configJson, href, emit) {
+  const t = now();
+  const core = step(() => new Core(configJson, href));
+  sweep(t);
+  let state;
+  let callbackError;
+  try {
+    state = core.readCallback(href, false);
+  } catch (e) {
+    callbackError = JSON.parse(e);
+  }
+  let pending;
+  if (state !== undefined || callbackError) {
+    // One use only: the login in flight is deleted, and the response leaves the URL (and
+    // the history entry), before anything else can fail.
+    if (state) pending = take(state);
+    replaceUrl(Core.cleanUrl(href));
+  }
+  if (callbackError) throw callbackError;
+
+  const client = new Client(core, emit);
+  const meta = await client.send(core.discoveryUrl(), "the discovery request");
+  step(() => core.setMetadata(...meta));
+  client.listen();
+  if (state === undefined) {
+    await client.restore();
+  } else {
+    let req;
+    try {
+      req = JSON.parse(step(() => core.codeRequest(pending, t, location.origin, false)));
+    } catch (e) {
+      let mode;
+      try {
+        mode = JSON.parse(pending).mode;
+      } catch {
+        // No login in flight.
+      }
+      // A silent top-level redirect that found no session: logged out, no error, and no
+      // second attempt in this browser session.
+      if (mode !== "redirect" || e?.code !== "login_required") throw e;
+      if (e.error === "consent_required") setFlag(client.noOfflineFlag, true);
+    }
+    if (req) {
+      await client.completeCode(req);
+      // A session exists again: a later reload may try one silent redirect.
+      setFlag(client.redirectFlag, false);
+      replaceUrl(req.to);
+      client.broadcast();
+    }
+  }
+  client.schedule();
+  return client;
+}
