@@ -28,3 +28,10 @@ pub mod proto;
 
 #[cfg(target_arch = "wasm32")]
 mod browser;
+
+// wasm32 in a browser page is single-threaded: no other thread can ever enter the allocator.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: wasm32-unknown-unknown without the atomics feature has one thread.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -15,26 +15,24 @@ use crate::proto::http::Response;
 use crate::proto::id_token::{self, Expect, NonceRule};
 use crate::proto::jose::{self, Jwk, Jws, KeyChoice};
 use crate::proto::json::ObjectWriter;
+use crate::proto::json::{self, write_str, Value};
 use crate::proto::session::{self, Session};
 use crate::proto::token::{self, Secret, TokenResponse};
 use crate::proto::{logout, url, userinfo, Code, Error, Result};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-type JsResult<T> = core::result::Result<T, JsValue>;
-
-fn to_js(e: Error) -> JsValue {
-    JsValue::from_str(
+/// An error as the page receives it: `!` then `{code, message, error?, errorDescription?}`.
+fn error_text(e: Error) -> String {
+    cat(&[
+        "!",
         &ObjectWriter::new()
             .str("code", e.code.as_str())
             .str("message", &e.message)
             .opt_str("error", e.error.as_deref())
             .opt_str("errorDescription", e.error_description.as_deref())
             .finish(),
-    )
-}
-
-fn js<T>(r: Result<T>) -> JsResult<T> {
-    r.map_err(to_js)
+    ])
 }
 
 fn response(status: u16, content_type: Option<String>, body: String) -> Response {
@@ -57,6 +55,116 @@ fn request_json(url: &str, body: &str, landing: &str) -> String {
         .finish()
 }
 
+/// A JSON string.
+fn q(s: &str) -> String {
+    let mut out = String::new();
+    write_str(&mut out, s);
+    out
+}
+
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| String::from("null"))
+}
+
+fn flag(b: bool) -> String {
+    String::from(if b { "true" } else { "false" })
+}
+
+/// The positional arguments of one call, a JSON array.
+struct Args(Vec<Value>);
+
+impl Args {
+    fn get(&self, i: usize) -> Option<&Value> {
+        self.0.get(i).filter(|v| !matches!(v, Value::Null))
+    }
+    fn bad(i: usize, what: &str) -> Error {
+        Error::new(
+            Code::InternalError,
+            cat(&["argument ", &json::uint_text(i as u64), " must be ", what]),
+        )
+    }
+    fn s(&self, i: usize) -> Result<&str> {
+        self.os(i).ok_or_else(|| Self::bad(i, "a string"))
+    }
+    fn os(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(Value::as_str)
+    }
+    fn string(&self, i: usize) -> Option<String> {
+        self.os(i).map(String::from)
+    }
+    fn n(&self, i: usize) -> Result<f64> {
+        self.get(i)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Self::bad(i, "a number"))
+    }
+    fn b(&self, i: usize) -> bool {
+        self.get(i).and_then(Value::as_bool).unwrap_or(false)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        self.os(i)
+            .and_then(crate::proto::b64::decode)
+            .ok_or_else(|| Self::bad(i, "base64url bytes"))
+    }
+    /// `(status, content type, body)` from `i` on: a response the page received.
+    fn response(&self, i: usize) -> Result<Response> {
+        let status = self.n(i)?;
+        Ok(response(
+            if (0.0..=999.0).contains(&status) {
+                status as u16
+            } else {
+                0
+            },
+            self.string(i + 1),
+            String::from(self.s(i + 2)?),
+        ))
+    }
+}
+
+thread_local! {
+    /// The clients of this page, by the id `new` returned.
+    static CORES: RefCell<Vec<Core>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The one entry point: runs step `op` with `args` (a JSON array; most steps take the client
+/// id first) and returns its result as JSON text, or `!` and an error. One string-in,
+/// string-out export keeps both the wasm and its JS glue small.
+#[wasm_bindgen]
+pub fn call(op: &str, args: &str) -> String {
+    run(op, args).unwrap_or_else(error_text)
+}
+
+fn run(op: &str, args: &str) -> Result<String> {
+    let a = match json::parse(args, "the arguments")? {
+        Value::Arr(items) => Args(items),
+        _ => return Err(Args::bad(0, "an array")),
+    };
+    match op {
+        "new" => {
+            let core = Core::new(a.s(0)?, a.s(1)?)?;
+            return Ok(CORES.with(|c| {
+                let mut cores = c.borrow_mut();
+                cores.push(core);
+                json::uint_text(cores.len() as u64 - 1)
+            }));
+        }
+        "cleanUrl" => return Ok(q(&url::without_params(a.s(0)?, RESPONSE_PARAMS))),
+        "pendingLive" => {
+            let live = PendingLogin::from_json(a.s(0)?)
+                .is_some_and(|p| !p.is_expired(a.n(1).unwrap_or(0.0)));
+            return Ok(flag(live));
+        }
+        _ => {}
+    }
+    let id = a.n(0)? as usize;
+    CORES.with(|c| {
+        let mut cores = c.borrow_mut();
+        let core = cores
+            .get_mut(id)
+            .ok_or_else(|| Args::bad(0, "a client id"))?;
+        core.step(op, &a)
+    })
+}
+
 /// A token response on its way in: parsed, its ID token not yet verified.
 struct Incoming {
     tokens: TokenResponse,
@@ -69,8 +177,7 @@ struct Incoming {
 }
 
 /// One configured client.
-#[wasm_bindgen]
-pub struct Core {
+struct Core {
     cfg: Config,
     meta: Option<Metadata>,
     callback: Option<Params>,
@@ -85,18 +192,12 @@ pub struct Core {
     incoming: Option<Incoming>,
 }
 
-#[wasm_bindgen]
 impl Core {
     /// Reads the configuration. `href` is the page URL, for the default `redirectUri`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(config_json: &str, href: &str) -> JsResult<Core> {
+    fn new(config_json: &str, href: &str) -> Result<Core> {
         let page = url::split(href)
-            .ok_or_else(|| Error::new(Code::InvalidConfig, "the page URL is not http(s)"))
-            .map_err(to_js)?;
-        let cfg = js(Config::from_json(
-            config_json,
-            &cat(&[&page.origin(), page.path]),
-        ))?;
+            .ok_or_else(|| Error::new(Code::InvalidConfig, "the page URL is not http(s)"))?;
+        let cfg = Config::from_json(config_json, &cat(&[&page.origin(), page.path]))?;
         Ok(Core {
             cfg,
             meta: None,
@@ -110,8 +211,88 @@ impl Core {
         })
     }
 
-    /// What the page needs of the configuration: `{key, restore, http, silent}`.
-    pub fn settings(&self) -> String {
+    /// The steps `src/js/client.js` drives. Argument 0 is the client id.
+    fn step(&mut self, op: &str, a: &Args) -> Result<String> {
+        Ok(match op {
+            // What the page needs of the configuration.
+            "settings" => self.settings(),
+            // An authorization response in a URL: `null` when there is none, else its `state`
+            // (`""` when absent) for finding the login in flight. With `silent`, the answer the
+            // hidden iframe sent, where no answer is an error.
+            "readCallback" => opt(self.read_callback(a.s(1)?, a.b(2))?.map(|s| q(&s))),
+            "discoveryUrl" => q(&discovery::url(&self.cfg.issuer)),
+            // The discovery document: exact issuer match and the rest.
+            "setMetadata" => {
+                self.meta = Some(discovery::parse(&self.cfg, &a.response(1)?)?);
+                flag(true)
+            }
+            // An authorization request: `{url, key, pending}`, the login in flight to store
+            // under `key` in sessionStorage (kept in memory for the iframe).
+            "authorize" => self.authorize(a)?,
+            // The callback read by `readCallback`, checked against the login in flight: the
+            // code exchange `{url, body, to}`, `to` being the page to land on.
+            "codeRequest" => self.code_request(a.string(1), a.n(2)?, a.s(3)?, a.b(4))?,
+            // The refresh grant `{url, body}`, `null` without a refresh token.
+            "refreshRequest" => self.refresh_request()?,
+            // A token response: what the ID token's verification needs.
+            "acceptTokens" => self.accept_tokens(a.response(1)?, a.n(4)?)?,
+            "hasJwks" => flag(self.jwks.is_some()),
+            "jwksUrl" => q(&self.meta()?.jwks_uri),
+            "setJwks" => {
+                self.jwks = Some(jose::parse_jwks(&a.response(1)?)?);
+                flag(true)
+            }
+            // The keys that may have signed the incoming ID token, or `null`: refetch the
+            // JWKS once, then `noKey`.
+            "candidates" => opt(self.candidates()),
+            "noKey" => return Err(self.no_key()),
+            "badSignature" => return Err(self.bad_signature()),
+            // After the signature verified: the claims, then the session.
+            "install" => json::number_text(self.install(&a.bytes(1)?, a.n(2)?)?),
+            "isLoggedIn" => flag(self.session.is_some()),
+            "claims" => opt(self.session.as_ref().map(|s| s.claims.json.clone())),
+            "tokens" => self
+                .session
+                .as_ref()
+                .map(Session::tokens_json)
+                .ok_or_else(not_logged_in)?,
+            // The session for another tab of this app (BroadcastChannel, in memory only).
+            "transfer" => opt(self.session.as_ref().map(|s| q(&s.to_transfer_json()))),
+            "generation" => json::number_text(self.session.as_ref().map_or(0.0, |s| s.generation)),
+            "adopt" => flag(self.adopt(a.s(1)?, a.n(2)?, a.b(3))),
+            "endSession" => {
+                self.incoming = None;
+                flag(self.session.take().is_some())
+            }
+            "expiresWithin" => {
+                flag(self.session.as_ref().is_some_and(|s| {
+                    s.expires_within(a.n(1).unwrap_or(0.0), a.n(2).unwrap_or(0.0))
+                }))
+            }
+            "dueAt" => opt(self
+                .session
+                .as_ref()
+                .and_then(|s| session::renewal_due_at(s, self.received_at_ms))
+                .map(json::number_text)),
+            // Whether the provider's login page is on the same site as the page (its cookies
+            // reach a hidden iframe even where third-party cookies are blocked).
+            "sameSite" => flag(self.meta.as_ref().is_some_and(|m| {
+                session::same_site(a.os(1).unwrap_or(""), &m.authorization_endpoint)
+            })),
+            // Whether the scopes hold `offline_access` (a silent request can go without).
+            "hasOffline" => flag(self.cfg.scopes.iter().any(|s| s == "offline_access")),
+            "userinfoRequest" => self.userinfo_request()?,
+            // The UserInfo response, its `sub` checked against the ID token's.
+            "userinfo" => {
+                let s = self.session.as_ref().ok_or_else(not_logged_in)?;
+                userinfo::parse(&a.response(1)?, &s.claims.sub)?
+            }
+            "logoutUrl" => q(&self.logout_url(a.string(1), a.s(2)?)?),
+            _ => return Err(Args::bad(0, "a known step")),
+        })
+    }
+
+    fn settings(&self) -> String {
         let restore = match self.cfg.session_restore {
             SessionRestore::Auto => "auto",
             SessionRestore::Iframe => "iframe",
@@ -126,61 +307,24 @@ impl Core {
             .finish()
     }
 
-    /// The page URL without the authorization response parameters.
-    #[wasm_bindgen(js_name = cleanUrl)]
-    pub fn clean_url(href: &str) -> String {
-        url::without_params(href, RESPONSE_PARAMS)
-    }
-
-    /// Whether a login in flight read back from sessionStorage is still usable.
-    #[wasm_bindgen(js_name = pendingLive)]
-    pub fn pending_live(json: &str, now_ms: f64) -> bool {
-        PendingLogin::from_json(json).is_some_and(|p| !p.is_expired(now_ms))
-    }
-
-    /// Reads an authorization response from `href`: `undefined` when there is none, else its
-    /// `state` (`""` when absent) for finding the login in flight. `silent` reads the answer
-    /// the hidden iframe sent, at the silent redirect URI, where no answer is an error.
-    #[wasm_bindgen(js_name = readCallback)]
-    pub fn read_callback(&mut self, href: &str, silent: bool) -> JsResult<Option<String>> {
+    fn read_callback(&mut self, href: &str, silent: bool) -> Result<Option<String>> {
         let uri = if silent {
             &self.cfg.silent_redirect_uri
         } else {
             &self.cfg.redirect_uri
         };
-        match js(callback::parse(href, &[uri]))? {
+        match callback::parse(href, &[uri])? {
             Some(p) => {
                 let state = p.state.clone().unwrap_or_default();
                 self.callback = Some(p);
                 Ok(Some(state))
             }
-            None if silent => Err(to_js(Error::new(
+            None if silent => Err(Error::new(
                 Code::InvalidResponse,
                 "the silent iframe came back without an authorization response",
-            ))),
+            )),
             None => Ok(None),
         }
-    }
-
-    #[wasm_bindgen(js_name = discoveryUrl)]
-    pub fn discovery_url(&self) -> String {
-        discovery::url(&self.cfg.issuer)
-    }
-
-    /// Checks the discovery document (exact issuer match and the rest).
-    #[wasm_bindgen(js_name = setMetadata)]
-    pub fn set_metadata(
-        &mut self,
-        status: u16,
-        content_type: Option<String>,
-        body: String,
-    ) -> JsResult<()> {
-        let meta = js(discovery::parse(
-            &self.cfg,
-            &response(status, content_type, body),
-        ))?;
-        self.meta = Some(meta);
-        Ok(())
     }
 
     fn meta(&self) -> Result<&Metadata> {
@@ -189,104 +333,18 @@ impl Core {
             .ok_or_else(|| Error::new(Code::InvalidMetadata, "discovery has not completed"))
     }
 
-    /// Builds an authorization request: `{url, key, pending}`, where `pending` (the login in
-    /// flight) is to be stored under `key` in sessionStorage (or kept in memory for the iframe).
-    /// `mode` is `interactive`, `iframe` or `redirect`; `no_offline` leaves `offline_access` out
-    /// (a provider answered `consent_required` to it). `random` holds 96 fresh random bytes.
-    pub fn authorize(
-        &self,
-        random: &[u8],
-        now_ms: f64,
-        mode: &str,
-        redirect_to: Option<String>,
-        extra_json: Option<String>,
-        origin: &str,
-        href: &str,
-        no_offline: bool,
-    ) -> JsResult<String> {
-        js(self.do_authorize(
-            random,
-            now_ms,
-            mode,
-            redirect_to,
-            extra_json,
-            origin,
-            href,
-            no_offline,
-        ))
-    }
-
-    /// Checks the authorization response read by [`Core::read_callback`] against the login in
-    /// flight, and builds the code exchange: `{url, body, to}` with `to` the page to land on.
-    /// `renewing`: the new ID token must be about the current user.
-    #[wasm_bindgen(js_name = codeRequest)]
-    pub fn code_request(
-        &mut self,
-        pending_json: Option<String>,
-        now_ms: f64,
-        origin: &str,
-        renewing: bool,
-    ) -> JsResult<String> {
-        js(self.do_code_request(pending_json, now_ms, origin, renewing))
-    }
-
-    /// The refresh grant for the current session: `{url, body}`, or `undefined` without a
-    /// refresh token.
-    #[wasm_bindgen(js_name = refreshRequest)]
-    pub fn refresh_request(&mut self) -> JsResult<Option<String>> {
-        let meta = js(self.meta())?;
-        let Some(s) = &self.session else {
-            return Err(to_js(not_logged_in()));
-        };
+    fn refresh_request(&mut self) -> Result<String> {
+        let meta = self.meta()?;
+        let s = self.session.as_ref().ok_or_else(not_logged_in)?;
         let Some(rt) = &s.refresh_token else {
-            return Ok(None);
+            return Ok(opt(None));
         };
         let req = token::refresh_request(&self.cfg, meta, rt);
         self.refreshing = Some(rt.clone());
-        Ok(Some(request_json(&req.url, &req.body, "")))
+        Ok(request_json(&req.url, &req.body, ""))
     }
 
-    /// Checks a token response (code exchange or refresh). Returns what the ID token's
-    /// verification needs, `{hash, at, input, sig, alg}` (`hash` names the digest of the access
-    /// token for `at_hash`), `{}` for a refresh without ID token, or `{skip: true}` when a
-    /// refresh failed with `invalid_grant` because another tab rotated the refresh token.
-    #[wasm_bindgen(js_name = acceptTokens)]
-    pub fn accept_tokens(
-        &mut self,
-        status: u16,
-        content_type: Option<String>,
-        body: String,
-        now_ms: f64,
-    ) -> JsResult<String> {
-        js(self.do_accept_tokens(response(status, content_type, body), now_ms))
-    }
-
-    #[wasm_bindgen(js_name = hasJwks)]
-    pub fn has_jwks(&self) -> bool {
-        self.jwks.is_some()
-    }
-
-    #[wasm_bindgen(js_name = jwksUrl)]
-    pub fn jwks_url(&self) -> JsResult<String> {
-        Ok(js(self.meta())?.jwks_uri.clone())
-    }
-
-    #[wasm_bindgen(js_name = setJwks)]
-    pub fn set_jwks(
-        &mut self,
-        status: u16,
-        content_type: Option<String>,
-        body: String,
-    ) -> JsResult<()> {
-        let keys = js(jose::parse_jwks(&response(status, content_type, body)))?;
-        self.jwks = Some(keys);
-        Ok(())
-    }
-
-    /// The keys that may have signed the incoming ID token, as JWK JSON (key material only, so
-    /// a provider's `alg`, `use` or `key_ops` cannot make WebCrypto's import fail), or
-    /// `undefined` when the JWKS has no key for it (refetch it once, then [`Core::no_key`]).
-    pub fn candidates(&self) -> Option<String> {
+    fn candidates(&self) -> Option<String> {
         let jws = self.incoming.as_ref()?.jws.as_ref()?;
         let keys = self.jwks.as_ref()?;
         match jose::select_keys(keys, jws) {
@@ -305,13 +363,11 @@ impl Core {
         }
     }
 
-    /// The error for an ID token no key of the (refetched) JWKS can have signed.
-    #[wasm_bindgen(js_name = noKey)]
-    pub fn no_key(&self) -> JsValue {
+    fn no_key(&self) -> Error {
         let Some(jws) = self.incoming.as_ref().and_then(|i| i.jws.as_ref()) else {
-            return to_js(not_logged_in());
+            return not_logged_in();
         };
-        to_js(Error::new(
+        Error::new(
             Code::InvalidIdToken,
             match &jws.kid {
                 Some(kid) => cat(&[
@@ -321,73 +377,34 @@ impl Core {
                     &quoted(kid, 100),
                     ", even after fetching it again",
                 ]),
-                None => cat(&["the provider's JWKS has no ", jws.alg.name(), " signing key"]),
+                None => cat(&[
+                    "the provider's JWKS has no ",
+                    jws.alg.name(),
+                    " signing key",
+                ]),
             },
-        ))
+        )
     }
 
-    /// The error for a signature that no candidate key verifies.
-    #[wasm_bindgen(js_name = badSignature)]
-    pub fn bad_signature(&self) -> JsValue {
+    fn bad_signature(&self) -> Error {
         let alg = self
             .incoming
             .as_ref()
             .and_then(|i| i.jws.as_ref())
             .map_or("", |j| j.alg.name());
-        to_js(Error::new(
+        Error::new(
             Code::InvalidIdToken,
             cat(&[
                 "the ID token's ",
                 alg,
                 " signature does not verify with the provider's key",
             ]),
-        ))
+        )
     }
 
-    /// After the signature verified: validates the ID token's claims (OIDC Core §3.1.3.7) and
-    /// puts the new session in place with the generation after `shared_generation` (what all
-    /// tabs have seen). Returns the new generation. `at_digest` is the access token's digest
-    /// under the ID token's hash.
-    pub fn install(&mut self, at_digest: &[u8], shared_generation: f64) -> JsResult<f64> {
-        js(self.do_install(at_digest, shared_generation))
-    }
-
-    #[wasm_bindgen(getter = isLoggedIn)]
-    pub fn is_logged_in(&self) -> bool {
-        self.session.is_some()
-    }
-
-    #[wasm_bindgen(js_name = claimsJson)]
-    pub fn claims_json(&self) -> Option<String> {
-        self.session.as_ref().map(|s| s.claims.json.clone())
-    }
-
-    /// The tokens as API.md's `Tokens`, JSON text.
-    #[wasm_bindgen(js_name = tokensJson)]
-    pub fn tokens_json(&self) -> JsResult<String> {
-        self.session
-            .as_ref()
-            .map(Session::tokens_json)
-            .ok_or_else(|| to_js(not_logged_in()))
-    }
-
-    /// The session for another tab of this app (BroadcastChannel, in memory only).
-    #[wasm_bindgen(js_name = transferJson)]
-    pub fn transfer_json(&self) -> Option<String> {
-        self.session.as_ref().map(Session::to_transfer_json)
-    }
-
-    /// The current session's generation, 0 without one.
-    pub fn generation(&self) -> f64 {
-        self.session.as_ref().map_or(0.0, |s| s.generation)
-    }
-
-    /// Takes a session another tab handed over, if it is for this client and (with
-    /// `only_newer`) later than the one held. Returns whether it was taken.
-    pub fn adopt(&mut self, json: &str, now_ms: f64, only_newer: bool) -> bool {
+    fn adopt(&mut self, json: &str, now_ms: f64, only_newer: bool) -> bool {
         let Some(meta) = &self.meta else { return false };
-        let Some(s) =
-            Session::from_transfer_json(json, &meta.issuer, &self.cfg.client_id, now_ms)
+        let Some(s) = Session::from_transfer_json(json, &meta.issuer, &self.cfg.client_id, now_ms)
         else {
             return false;
         };
@@ -399,78 +416,25 @@ impl Core {
         true
     }
 
-    /// Forgets the tokens. Returns whether there were any.
-    #[wasm_bindgen(js_name = endSession)]
-    pub fn end_session(&mut self) -> bool {
-        self.incoming = None;
-        self.session.take().is_some()
-    }
-
-    /// Whether the access token expires within `leeway_ms` (false without a session).
-    #[wasm_bindgen(js_name = expiresWithin)]
-    pub fn expires_within(&self, now_ms: f64, leeway_ms: f64) -> bool {
-        self.session
-            .as_ref()
-            .is_some_and(|s| s.expires_within(now_ms, leeway_ms))
-    }
-
-    /// When the renewal is due (epoch ms), `undefined` when never.
-    #[wasm_bindgen(js_name = dueAt)]
-    pub fn due_at(&self) -> Option<f64> {
-        session::renewal_due_at(self.session.as_ref()?, self.received_at_ms)
-    }
-
-    /// Whether the provider's login page is on the same site as `origin` (its cookies reach
-    /// a hidden iframe even where third-party cookies are blocked).
-    #[wasm_bindgen(js_name = sameSite)]
-    pub fn same_site(&self, origin: &str) -> bool {
-        self.meta
-            .as_ref()
-            .is_some_and(|m| session::same_site(origin, &m.authorization_endpoint))
-    }
-
-    /// Whether the scopes hold `offline_access` (a silent request can be retried without).
-    #[wasm_bindgen(js_name = hasOffline)]
-    pub fn has_offline(&self) -> bool {
-        authorize::without_offline_access(&self.cfg).is_some()
-    }
-
-    /// `{url, token}` for the UserInfo request.
-    #[wasm_bindgen(js_name = userinfoRequest)]
-    pub fn userinfo_request(&self) -> JsResult<String> {
-        let endpoint = js(self.meta())?.userinfo_endpoint.as_deref().ok_or_else(|| {
-            to_js(Error::new(
+    fn userinfo_request(&self) -> Result<String> {
+        let endpoint = self.meta()?.userinfo_endpoint.as_deref().ok_or_else(|| {
+            Error::new(
                 Code::InvalidMetadata,
                 "the provider publishes no userinfo_endpoint",
-            ))
+            )
         })?;
-        let s = self.session.as_ref().ok_or_else(|| to_js(not_logged_in()))?;
+        let s = self.session.as_ref().ok_or_else(not_logged_in)?;
         Ok(ObjectWriter::new()
             .str("url", endpoint)
             .str("token", s.access_token.expose())
             .finish())
     }
 
-    /// Checks the UserInfo response (its `sub` must be the ID token's); returns its JSON.
-    pub fn userinfo(
-        &self,
-        status: u16,
-        content_type: Option<String>,
-        body: String,
-    ) -> JsResult<String> {
-        let s = self.session.as_ref().ok_or_else(|| to_js(not_logged_in()))?;
-        js(userinfo::parse(
-            &response(status, content_type, body),
-            &s.claims.sub,
-        ))
-    }
-
-    /// Where RP-initiated logout goes (with `id_token_hint`), or the post-logout page when the
-    /// provider has no end-session endpoint.
-    #[wasm_bindgen(js_name = logoutUrl)]
-    pub fn logout_url(&self, redirect_to: Option<String>, origin: &str) -> JsResult<String> {
+    /// RP-initiated logout (with `id_token_hint`), or the post-logout page when the provider
+    /// has no end-session endpoint.
+    fn logout_url(&self, redirect_to: Option<String>, origin: &str) -> Result<String> {
         let post_logout = match redirect_to {
-            Some(t) => js(url::same_origin_target(origin, &t))?,
+            Some(t) => url::same_origin_target(origin, &t)?,
             None => self.cfg.post_logout_redirect_uri.clone(),
         };
         let endpoint = self
@@ -498,18 +462,20 @@ fn key_json(k: &Jwk) -> String {
 }
 
 impl Core {
-    #[allow(clippy::too_many_arguments)]
-    fn do_authorize(
-        &self,
-        random: &[u8],
-        now_ms: f64,
-        mode: &str,
-        redirect_to: Option<String>,
-        extra_json: Option<String>,
-        origin: &str,
-        href: &str,
-        no_offline: bool,
-    ) -> Result<String> {
+    /// Arguments: id, 96 random bytes, the SHA-256 of the verifier (base64url of the first
+    /// 32 of them), now, mode (`interactive`, `iframe`, `redirect`), redirectTo, extra
+    /// parameters (JSON), the page's origin and URL, and whether to leave `offline_access` out
+    /// (the provider answered `consent_required` to it). Bytes are base64url.
+    fn authorize(&self, a: &Args) -> Result<String> {
+        let random = a.bytes(1)?;
+        let verifier_digest = a.bytes(2)?;
+        let now_ms = a.n(3)?;
+        let mode = a.s(4)?;
+        let redirect_to = a.string(5);
+        let extra_json = a.os(6);
+        let origin = a.s(7)?;
+        let href = a.s(8)?;
+        let no_offline = a.b(9);
         let meta = self.meta()?;
         let mode = match mode {
             "iframe" => Mode::SilentIframe,
@@ -522,10 +488,11 @@ impl Core {
             (_, None) => url::without_params(href, RESPONSE_PARAMS),
         };
         let extra = match extra_json {
-            Some(j) => config::string_pairs(&j, "extraAuthParams")?,
+            Some(j) => config::string_pairs(j, "extraAuthParams")?,
             None => Vec::new(),
         };
         let random: &[u8; authorize::RANDOM_BYTES] = random
+            .as_slice()
             .try_into()
             .map_err(|_| Error::new(Code::CryptoError, "not enough random bytes"))?;
         let reduced = if no_offline {
@@ -544,6 +511,7 @@ impl Core {
                 mode,
                 redirect_uri: (mode == Mode::SilentIframe)
                     .then_some(self.cfg.silent_redirect_uri.as_str()),
+                verifier_digest: &verifier_digest,
             },
         )?;
         Ok(ObjectWriter::new()
@@ -553,7 +521,7 @@ impl Core {
             .finish())
     }
 
-    fn do_code_request(
+    fn code_request(
         &mut self,
         pending_json: Option<String>,
         now_ms: f64,
@@ -575,7 +543,7 @@ impl Core {
         Ok(request_json(&req.url, &req.body, &landing))
     }
 
-    fn do_accept_tokens(&mut self, resp: Response, now_ms: f64) -> Result<String> {
+    fn accept_tokens(&mut self, resp: Response, now_ms: f64) -> Result<String> {
         self.incoming = None;
         let exchange = self.exchange.take();
         let refreshing = self.refreshing.take();
@@ -608,15 +576,13 @@ impl Core {
         };
         let out = match &jws {
             None => String::from("{}"),
-            Some(j) => {
-                ObjectWriter::new()
-                    .str("hash", j.alg.hash().web_name())
-                    .str("alg", j.alg.name())
-                    .str("at", tokens.access_token.expose())
-                    .str("input", &j.signing_input)
-                    .str("sig", &crate::proto::b64::encode(&j.signature))
-                    .finish()
-            }
+            Some(j) => ObjectWriter::new()
+                .str("hash", j.alg.hash().web_name())
+                .str("alg", j.alg.name())
+                .str("at", tokens.access_token.expose())
+                .str("input", &j.signing_input)
+                .str("sig", &crate::proto::b64::encode(&j.signature))
+                .finish(),
         };
         let (nonce, renewing) = match exchange {
             Some((x, renewing)) => (Some(x.nonce), renewing),
@@ -635,7 +601,7 @@ impl Core {
         Ok(out)
     }
 
-    fn do_install(&mut self, at_digest: &[u8], shared_generation: f64) -> Result<f64> {
+    fn install(&mut self, at_digest: &[u8], shared_generation: f64) -> Result<f64> {
         let inc = self.incoming.take().ok_or_else(not_logged_in)?;
         let previous = if inc.renewing {
             self.session.as_ref().map(|s| s.claims.clone())
@@ -670,7 +636,7 @@ impl Core {
             }
             (_, None, None) | (true, Some(_), None) => return Err(not_logged_in()),
         };
-        let mine = self.generation();
+        let mine = self.session.as_ref().map_or(0.0, |s| s.generation);
         next.generation = shared_generation.max(mine).max(next.generation) + 1.0;
         let generation = next.generation;
         self.session = Some(next);

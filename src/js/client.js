@@ -2,7 +2,7 @@
 // asks for (fetch, WebCrypto, the login in flight in sessionStorage, the hidden iframe, other
 // tabs, timers) and hands every answer back to the core, which decides. No token is written
 // anywhere but the wasm module's memory and the other tabs' (BroadcastChannel, in memory).
-import { Core } from "./pixy_oidc.js";
+import { call } from "./pixy_oidc.js";
 
 /** How long a starting tab waits for another tab to hand over its session. */
 const TAB_HANDOVER_MS = 25;
@@ -29,13 +29,14 @@ const describe = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String
 const transient = (e) => ["network_error", "timeout", "http_error"].includes(e?.code);
 const expired = (e) => ({ ...e, code: "session_expired" });
 
-/** Runs a core step; the core throws its errors as JSON text. */
-function step(f) {
-  try {
-    return f();
-  } catch (e) {
-    throw typeof e === "string" ? JSON.parse(e) : e;
-  }
+/**
+ * Runs a step of the core: arguments and result travel as JSON text; an error comes back as
+ * `!` and its JSON, and is thrown here.
+ */
+function step(op, args) {
+  const r = call(op, JSON.stringify(args));
+  if (r[0] === "!") throw JSON.parse(r.slice(1));
+  return JSON.parse(r);
 }
 
 function originOf(url) {
@@ -106,6 +107,7 @@ export function randomBytes() {
 }
 
 const utf8 = (s) => new TextEncoder().encode(s);
+const b64u = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 const unb64u = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
 
 /** The WebCrypto digest of a string. */
@@ -181,7 +183,7 @@ function sweep(t) {
   const stale = [];
   for (let i = 0; i < s.length; i++) {
     const key = s.key(i);
-    if (key?.startsWith(LOGIN_PREFIX) && !Core.pendingLive(s.getItem(key) ?? "", t)) stale.push(key);
+    if (key?.startsWith(LOGIN_PREFIX) && !step("pendingLive", [s.getItem(key) ?? "", t])) stale.push(key);
   }
   for (const key of stale) s.removeItem(key);
 }
@@ -259,16 +261,27 @@ function withLock(name, f) {
 }
 
 class Client {
-  constructor(core, emit) {
-    this.core = core;
+  constructor(id, emit) {
+    /** Runs a step of this client's core. */
+    this.core = (op, ...args) => step(op, [id, ...args]);
     this.emitFn = emit;
-    this.settings = JSON.parse(core.settings());
+    this.settings = this.core("settings");
     this.key = this.settings.key;
     this.failures = 0;
     this.timer = undefined;
     this.renewing = null;
     this.waiting = null;
     this.channel = null;
+  }
+
+  /**
+   * An authorization request from the core: `{url, key, pending}`. The PKCE verifier is the
+   * base64url of the first 32 random bytes; its SHA-256 comes from WebCrypto.
+   */
+  async authorize(mode, redirectTo, extraJson, noOffline) {
+    const r = randomBytes();
+    const verifierDigest = await digest("SHA-256", b64u(r.subarray(0, 32)));
+    return this.core("authorize", b64u(r), b64u(verifierDigest), now(), mode, redirectTo, extraJson, location.origin, location.href, noOffline);
   }
 
   emit(type, error) {
@@ -310,7 +323,7 @@ class Client {
   }
 
   broadcast() {
-    const s = this.core.transferJson();
+    const s = this.core("transfer");
     if (s !== undefined) this.post("session", s);
   }
 
@@ -325,7 +338,7 @@ class Client {
     else if (msg?.t === "logout") this.endSession("loggedOut");
     else if (msg?.t === "session" && typeof msg.s === "string") {
       if (this.waiting?.(msg.s)) return;
-      if (this.core.adopt(msg.s, now(), true)) {
+      if (this.core("adopt", msg.s, now(), true)) {
         this.adopted();
         this.emit("tokensChanged");
       }
@@ -340,12 +353,12 @@ class Client {
   endSession(event, error) {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.core.endSession()) this.emit(event, error);
+    if (this.core("endSession")) this.emit(event, error);
   }
 
   async loadJwks(noCache) {
-    const resp = await this.send(step(() => this.core.jwksUrl()), "the JWKS request", { noCache });
-    step(() => this.core.setJwks(...resp));
+    const resp = await this.send(this.core("jwksUrl"), "the JWKS request", { noCache });
+    this.core("setJwks", ...resp);
   }
 
   /**
@@ -357,31 +370,32 @@ class Client {
     let atDigest = new Uint8Array(0);
     if (info.hash) {
       atDigest = await digest(info.hash, info.at);
-      if (!core.hasJwks()) await this.loadJwks(false);
-      let candidates = core.candidates();
-      if (candidates === undefined) {
+      if (!core("hasJwks")) await this.loadJwks(false);
+      let candidates = core("candidates");
+      if (candidates === null) {
         await this.loadJwks(true);
-        candidates = core.candidates();
-        if (candidates === undefined) throw step(() => JSON.parse(core.noKey()));
+        candidates = core("candidates") ?? core("noKey");
       }
       let ok = false;
-      for (const jwk of JSON.parse(candidates)) {
+      for (const jwk of candidates) {
         if (await verify(jwk, info.alg, info.hash, info.input, info.sig)) {
           ok = true;
           break;
         }
       }
-      if (!ok) throw JSON.parse(core.badSignature());
+      if (!ok) core("badSignature");
     }
-    const n = step(() => core.install(atDigest, generation(this.key)));
+    const n = core("install", b64u(atDigest), generation(this.key));
     setGeneration(this.key, n);
   }
 
   /** The code exchange, with the JWKS fetched in parallel. */
   async completeCode(req) {
-    const prefetch = this.core.hasJwks() ? undefined : this.loadJwks(false).catch(() => {});
-    const resp = await this.send(req.url, "the token request", { form: req.body });
-    const info = JSON.parse(step(() => this.core.acceptTokens(...resp, now())));
+    // The token request leaves first, then the JWKS request, in parallel.
+    const sent = this.send(req.url, "the token request", { form: req.body });
+    const prefetch = this.core("hasJwks") ? undefined : this.loadJwks(false).catch(() => {});
+    const resp = await sent;
+    const info = this.core("acceptTokens", ...resp, now());
     // A failed prefetch is retried (and reported) by the verification.
     await prefetch;
     await this.verifyAndInstall(info);
@@ -399,7 +413,7 @@ class Client {
       try {
         await this.silentLogin(false);
       } catch (e) {
-        if (mode === "auto" && e?.code === "login_required" && !this.core.sameSite(location.origin)) {
+        if (mode === "auto" && e?.code === "login_required" && !this.core("sameSite", location.origin)) {
           await this.silentRedirect();
         }
       }
@@ -414,7 +428,7 @@ class Client {
         resolve(false);
       }, waitMs);
       this.waiting = (text) => {
-        if (!this.core.adopt(text, now(), false)) return false;
+        if (!this.core("adopt", text, now(), false)) return false;
         clearTimeout(timer);
         this.waiting = null;
         resolve(true);
@@ -434,7 +448,7 @@ class Client {
     try {
       await this.silentLoginWith(reduced, renewing);
     } catch (e) {
-      if (reduced || e?.error !== "consent_required" || !this.core.hasOffline()) throw e;
+      if (reduced || e?.error !== "consent_required" || !this.core("hasOffline")) throw e;
       setFlag(this.noOfflineFlag, true);
       await this.silentLoginWith(true, renewing);
     }
@@ -442,12 +456,10 @@ class Client {
 
   async silentLoginWith(noOffline, renewing) {
     const core = this.core;
-    const a = JSON.parse(
-      step(() => core.authorize(randomBytes(), now(), "iframe", undefined, undefined, location.origin, location.href, noOffline)),
-    );
+    const a = await this.authorize("iframe", undefined, undefined, noOffline);
     const href = await silentFrame(a.url, this.settings.silent);
-    step(() => core.readCallback(href, true));
-    const req = JSON.parse(step(() => core.codeRequest(a.pending, now(), location.origin, renewing)));
+    core("readCallback", href, true);
+    const req = core("codeRequest", a.pending, now(), location.origin, renewing);
     await this.completeCode(req);
   }
 
@@ -455,11 +467,7 @@ class Client {
   async silentRedirect() {
     if (getFlag(this.redirectFlag)) return;
     try {
-      const a = JSON.parse(
-        step(() =>
-          this.core.authorize(randomBytes(), now(), "redirect", undefined, undefined, location.origin, location.href, getFlag(this.noOfflineFlag)),
-        ),
-      );
+      const a = await this.authorize("redirect", undefined, undefined, getFlag(this.noOfflineFlag));
       put(a.key, a.pending);
       setFlag(this.redirectFlag, true);
       location.assign(a.url);
@@ -474,8 +482,8 @@ class Client {
   schedule() {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const due = this.core.dueAt();
-    if (due === undefined) return;
+    const due = this.core("dueAt");
+    if (due === null) return;
     this.timer = setTimeout(
       () => (now() >= due ? this.renewInBackground() : this.schedule()),
       Math.min(Math.max(due - now(), 0), MAX_TIMER_MS),
@@ -488,10 +496,10 @@ class Client {
     } catch (e) {
       if (!transient(e)) {
         // Final errors ended the session already (sessionExpired); anything else is told.
-        if (this.core.isLoggedIn) this.emit("error", e);
+        if (this.core("isLoggedIn")) this.emit("error", e);
         return;
       }
-      if (this.core.expiresWithin(now(), 0)) {
+      if (this.core("expiresWithin", now(), 0)) {
         this.endSession("sessionExpired", expired(e));
         return;
       }
@@ -505,16 +513,16 @@ class Client {
   /** Tokens, renewed first when the access token expires within the leeway. */
   async tokens(force) {
     const core = this.core;
-    if (!core.isLoggedIn) throw fail("not_logged_in", "no user is logged in");
-    if (force || core.expiresWithin(now(), RENEW_LEEWAY_MS)) {
+    if (!core("isLoggedIn")) throw fail("not_logged_in", "no user is logged in");
+    if (force || core("expiresWithin", now(), RENEW_LEEWAY_MS)) {
       try {
         await this.renew(force);
       } catch (e) {
-        const stillValid = core.isLoggedIn && !core.expiresWithin(now(), 0);
+        const stillValid = core("isLoggedIn") && !core("expiresWithin", now(), 0);
         if (force || !transient(e) || !stillValid) throw e;
       }
     }
-    return step(() => core.tokensJson());
+    return core("tokens");
   }
 
   /**
@@ -526,7 +534,7 @@ class Client {
       const p = withLock(`pixy-oidc:renew:${this.key}`, async () => {
         await this.catchUp();
         // Another tab may have renewed while this one waited for the lock.
-        if (!force && !this.core.expiresWithin(now(), RENEW_LEEWAY_MS)) return;
+        if (!force && !this.core("expiresWithin", now(), RENEW_LEEWAY_MS)) return;
         await this.doRenew();
         this.broadcast();
       });
@@ -547,7 +555,7 @@ class Client {
    */
   async catchUp() {
     const shared = generation(this.key);
-    const behind = () => this.core.isLoggedIn && this.core.generation() < shared;
+    const behind = () => this.core("isLoggedIn") && this.core("generation") < shared;
     if (!behind()) return;
     this.post("hello");
     const deadline = now() + CATCH_UP_MS;
@@ -559,8 +567,8 @@ class Client {
 
   async doRenew() {
     const core = this.core;
-    const r = step(() => core.refreshRequest());
-    if (r === undefined) {
+    const req = core("refreshRequest");
+    if (req === null) {
       // No refresh token: a new code through the hidden iframe, for the same user.
       try {
         await this.silentLogin(true);
@@ -570,11 +578,10 @@ class Client {
         throw expired(e);
       }
     } else {
-      const req = JSON.parse(r);
       const resp = await this.send(req.url, "the refresh request", { form: req.body });
       let info;
       try {
-        info = JSON.parse(step(() => core.acceptTokens(...resp, now())));
+        info = core("acceptTokens", ...resp, now());
       } catch (e) {
         if (e?.error !== "invalid_grant") throw e;
         this.endSession("sessionExpired", expired(e));
@@ -599,17 +606,15 @@ class Client {
   // The surface index.js wraps.
 
   get isLoggedIn() {
-    return this.core.isLoggedIn;
+    return this.core("isLoggedIn");
   }
 
-  claimsJson() {
-    return this.core.claimsJson();
+  claims() {
+    return this.core("claims");
   }
 
-  login(redirectTo, extraJson) {
-    const a = JSON.parse(
-      step(() => this.core.authorize(randomBytes(), now(), "interactive", redirectTo, extraJson, location.origin, location.href, false)),
-    );
+  async login(redirectTo, extraJson) {
+    const a = await this.authorize("interactive", redirectTo, extraJson, false);
     put(a.key, a.pending);
     location.assign(a.url);
   }
@@ -624,15 +629,15 @@ class Client {
 
   async getUserInfo() {
     const core = this.core;
-    step(() => core.userinfoRequest());
+    core("userinfoRequest");
     await this.tokens(false);
-    const r = JSON.parse(step(() => core.userinfoRequest()));
+    const r = core("userinfoRequest");
     const resp = await this.send(r.url, "the UserInfo request", { bearer: r.token, noCache: true });
-    return step(() => core.userinfo(...resp));
+    return core("userinfo", ...resp);
   }
 
   logout(redirectTo) {
-    const target = step(() => this.core.logoutUrl(redirectTo, location.origin));
+    const target = this.core("logoutUrl", redirectTo, location.origin);
     this.renewing = null;
     this.endSession("loggedOut");
     this.post("logout");
@@ -646,34 +651,34 @@ class Client {
  */
 export async function startClient(configJson, href, emit) {
   const t = now();
-  const core = step(() => new Core(configJson, href));
+  const client = new Client(step("new", [configJson, href]), emit);
+  const core = client.core;
   sweep(t);
   let state;
   let callbackError;
   try {
-    state = core.readCallback(href, false);
+    state = core("readCallback", href, false);
   } catch (e) {
-    callbackError = JSON.parse(e);
+    callbackError = e;
   }
   let pending;
-  if (state !== undefined || callbackError) {
+  if (state !== null || callbackError) {
     // One use only: the login in flight is deleted, and the response leaves the URL (and
     // the history entry), before anything else can fail.
     if (state) pending = take(state);
-    replaceUrl(Core.cleanUrl(href));
+    replaceUrl(step("cleanUrl", [href]));
   }
   if (callbackError) throw callbackError;
 
-  const client = new Client(core, emit);
-  const meta = await client.send(core.discoveryUrl(), "the discovery request");
-  step(() => core.setMetadata(...meta));
+  const meta = await client.send(core("discoveryUrl"), "the discovery request");
+  core("setMetadata", ...meta);
   client.listen();
-  if (state === undefined) {
+  if (state === null) {
     await client.restore();
   } else {
     let req;
     try {
-      req = JSON.parse(step(() => core.codeRequest(pending, t, location.origin, false)));
+      req = core("codeRequest", pending, t, location.origin, false);
     } catch (e) {
       let mode;
       try {

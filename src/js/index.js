@@ -67,8 +67,8 @@ class Oidc {
   _refresh() {
     const c = this.#client;
     this.#isLoggedIn = c ? c.isLoggedIn : false;
-    const json = c ? c.claimsJson() : undefined;
-    this.#claims = json === undefined ? null : Object.freeze(JSON.parse(json));
+    const claims = c ? c.claims() : null;
+    this.#claims = claims === null ? null : Object.freeze(claims);
   }
 
   /** @internal */
@@ -93,24 +93,22 @@ class Oidc {
   }
 
   login({ redirectTo, extraAuthParams } = {}) {
-    try {
-      this.#client.login(redirectTo, extraAuthParams ? JSON.stringify(extraAuthParams) : undefined);
-    } catch (e) {
-      return Promise.reject(toOidcError(e));
-    }
-    return never();
+    return (async () => this.#client.login(redirectTo, extraAuthParams ? JSON.stringify(extraAuthParams) : undefined))().then(
+      never,
+      (e) => Promise.reject(toOidcError(e)),
+    );
   }
 
   getTokens() {
-    return this.#client.getTokens().then(JSON.parse, (e) => Promise.reject(toOidcError(e)));
+    return this.#client.getTokens().catch((e) => Promise.reject(toOidcError(e)));
   }
 
   renewTokens() {
-    return this.#client.renewTokens().then(JSON.parse, (e) => Promise.reject(toOidcError(e)));
+    return this.#client.renewTokens().catch((e) => Promise.reject(toOidcError(e)));
   }
 
   getUserInfo() {
-    return this.#client.getUserInfo().then(JSON.parse, (e) => Promise.reject(toOidcError(e)));
+    return this.#client.getUserInfo().catch((e) => Promise.reject(toOidcError(e)));
   }
 
   logout({ redirectTo } = {}) {

@@ -6,7 +6,7 @@ use super::config::{check_extra_auth_params, Config};
 use super::discovery::Metadata;
 use super::error::{cat, join, Code, Error, Result};
 use super::json::{self, ObjectWriter};
-use super::pkce::Verifier;
+use super::pkce::{self, Verifier};
 use super::url;
 
 /// A login in flight expires after ten minutes (API.md, "Where things live").
@@ -111,6 +111,9 @@ pub struct Options<'a> {
     pub mode: Mode,
     /// Overrides `cfg.redirect_uri` (the silent redirect URI for the iframe).
     pub redirect_uri: Option<&'a str>,
+    /// `SHA256(ASCII(code_verifier))` for the verifier made of the first 32 random bytes,
+    /// computed by the caller (WebCrypto in the browser, so no SHA-256 ships in the wasm).
+    pub verifier_digest: &'a [u8],
 }
 
 /// The configuration for silent requests to a provider that answered `consent_required` to a
@@ -144,7 +147,12 @@ pub fn request(
     let verifier = Verifier::from_random(&part(0)?);
     let state = b64::encode(&part(1)?);
     let nonce = b64::encode(&part(2)?);
-    let challenge = verifier.challenge();
+    let challenge = pkce::challenge_from_digest(opts.verifier_digest).ok_or_else(|| {
+        Error::new(
+            Code::CryptoError,
+            "the PKCE verifier digest must be 32 bytes",
+        )
+    })?;
     let redirect_uri = opts.redirect_uri.unwrap_or(&cfg.redirect_uri).to_string();
     let scope = join(&cfg.scopes, " ");
     let mut pairs: Vec<(&str, &str)> = vec![

@@ -19,6 +19,14 @@ fn setup() -> (Config, Metadata) {
     (cfg, meta)
 }
 
+/// SHA-256 of the verifier `random(seed)` yields, as the browser computes it with WebCrypto.
+fn digest(seed: u8) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let r = random(seed);
+    let verifier = crate::proto::b64::encode(r.get(..32).unwrap());
+    Sha256::digest(verifier.as_bytes()).to_vec()
+}
+
 fn random(seed: u8) -> [u8; RANDOM_BYTES] {
     let mut r = [0u8; RANDOM_BYTES];
     for (i, b) in r.iter_mut().enumerate() {
@@ -38,11 +46,13 @@ fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
 #[test]
 fn builds_a_pkce_s256_request_with_fresh_state_and_nonce() {
     let (cfg, meta) = setup();
+    let d1 = digest(1);
     let opts = || Options {
         redirect_to: "http://localhost:5173/".into(),
         extra: &[],
         mode: Mode::Interactive,
         redirect_uri: None,
+        verifier_digest: &d1,
     };
     let (url, pending) = request(&cfg, &meta, &random(1), 1000.0, opts()).unwrap();
     assert!(url.starts_with("https://op.example/auth?"));
@@ -82,6 +92,7 @@ fn silent_requests_say_prompt_none() {
             extra: &extra,
             mode: Mode::SilentIframe,
             redirect_uri: Some("http://localhost:5173/silent"),
+            verifier_digest: &digest(1),
         },
     )
     .unwrap();
@@ -108,6 +119,7 @@ fn login_extra_params_cannot_replace_protocol_params() {
             extra: &extra,
             mode: Mode::Interactive,
             redirect_uri: None,
+            verifier_digest: &digest(1),
         },
     )
     .unwrap_err();
@@ -127,6 +139,7 @@ fn pending_login_round_trips_and_expires_after_ten_minutes() {
             extra: &[],
             mode: Mode::Interactive,
             redirect_uri: None,
+            verifier_digest: &digest(3),
         },
     )
     .unwrap();
@@ -151,4 +164,24 @@ fn silent_retry_config_drops_only_offline_access() {
         without_offline_access(&c).is_none(),
         "nothing to drop twice"
     );
+}
+
+#[test]
+fn a_verifier_digest_that_is_not_32_bytes_is_refused() {
+    let (cfg, meta) = setup();
+    let e = request(
+        &cfg,
+        &meta,
+        &random(1),
+        1000.0,
+        Options {
+            redirect_to: "http://localhost:5173/".into(),
+            extra: &[],
+            mode: Mode::Interactive,
+            redirect_uri: None,
+            verifier_digest: &[1; 31],
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, Code::CryptoError);
 }

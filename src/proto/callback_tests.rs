@@ -20,6 +20,7 @@ fn setup(doc_json: &str) -> (Config, Metadata, PendingLogin) {
             extra: &[],
             mode: Mode::Interactive,
             redirect_uri: None,
+            verifier_digest: &[0; 32],
         },
     )
     .unwrap();

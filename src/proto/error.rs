@@ -41,11 +41,13 @@ pub enum Code {
     InvalidRedirectTo,
     /// The provider demands a client secret (Google's web clients), which a browser cannot keep.
     ClientSecretRequired,
+    /// The page called the core wrongly: a bug in pixy-oidc, not in the provider.
+    InternalError,
 }
 
 impl Code {
     /// Every code, for the reverse lookup.
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::InvalidConfig,
         Code::NetworkError,
         Code::Timeout,
@@ -64,6 +66,7 @@ impl Code {
         Code::StorageError,
         Code::InvalidRedirectTo,
         Code::ClientSecretRequired,
+        Code::InternalError,
     ];
 
     /// The code for a string from [`Code::as_str`].
@@ -92,6 +95,7 @@ impl Code {
             Code::StorageError => "storage_error",
             Code::InvalidRedirectTo => "invalid_redirect_to",
             Code::ClientSecretRequired => "client_secret_required",
+            Code::InternalError => "internal_error",
         }
     }
 }

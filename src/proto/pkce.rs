@@ -3,7 +3,6 @@
 
 use super::b64;
 use core::fmt;
-use sha2::{Digest, Sha256};
 
 /// The code verifier (RFC 7636 §4.1). Not `Clone`, and its `Debug` prints `[redacted]`.
 #[derive(PartialEq, Eq)]
@@ -25,15 +24,26 @@ impl Verifier {
     pub fn secret(&self) -> &str {
         &self.0
     }
-    /// `BASE64URL(SHA256(ASCII(code_verifier)))`, RFC 7636 §4.2.
+    /// `BASE64URL(SHA256(ASCII(code_verifier)))`, RFC 7636 §4.2 (native code; the browser
+    /// hashes with WebCrypto and hands the digest to [`challenge_from_digest`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn challenge(&self) -> String {
         challenge_s256(&self.0)
     }
 }
 
-/// RFC 7636 §4.2, S256.
+/// RFC 7636 §4.2, S256 (native code: SHA-256 ships in no wasm).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn challenge_s256(verifier: &str) -> String {
+    use sha2::{Digest, Sha256};
     b64::encode(&Sha256::digest(verifier.as_bytes()))
+}
+
+/// The S256 challenge from `SHA256(ASCII(code_verifier))` computed by the caller (WebCrypto in
+/// the browser): the time, the random bytes and this digest come in as values. `None` unless
+/// it is 32 bytes.
+pub fn challenge_from_digest(digest: &[u8]) -> Option<String> {
+    (digest.len() == 32).then(|| b64::encode(digest))
 }
 
 impl fmt::Debug for Verifier {
