@@ -447,7 +447,7 @@ impl Core {
 }
 
 /// A JWK reduced to its key material, as JSON for `crypto.subtle.importKey("jwk", ...)`.
-fn key_json(k: &Jwk) -> String {
+pub(super) fn key_json(k: &Jwk) -> String {
     let mut w = ObjectWriter::new().str("kty", &k.kty);
     for (name, value) in [
         ("crv", &k.crv),

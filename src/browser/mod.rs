@@ -3,3 +3,6 @@
 //! hidden iframe, tabs, timers) is done by that JS file, so no async Rust ships in the wasm.
 
 mod core;
+
+#[cfg(test)]
+mod tests;
