@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # toolchain accept these two build flags; without rust-src the plain build is used.
 out=target/wasm32-unknown-unknown/release/pixy_oidc.wasm
 if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-  CARGO_TARGET_DIR=target/size RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+  CARGO_TARGET_DIR=target/size RUSTC_BOOTSTRAP=1 \
+    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
     cargo build --lib --release --target wasm32-unknown-unknown --quiet \
     -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
   out=target/size/wasm32-unknown-unknown/release/pixy_oidc.wasm
@@ -27,14 +28,15 @@ wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
 wasm-bindgen --target web --no-typescript --out-dir pkg --out-name pixy_oidc \
   target/opt/pixy_oidc.wasm
 cp src/js/*.js src/js/*.d.ts pkg/
-# What createOidc loads is minified (the readable sources stay in src/js/); the framework
-# bindings and the mock stay as written.
-# client.js takes io.js in (one file to download); the rest keep their module boundaries.
-node_modules/.bin/esbuild pkg/client.js --bundle --external:./pixy_oidc.js --minify --format=esm \
-  --log-level=warning --outfile=pkg/client.js.min
-mv pkg/client.js.min pkg/client.js
-rm pkg/io.js
-for f in pixy_oidc.js index.js errors.js config-key.js; do
+# What createOidc loads is one minified module, pkg/index.js: the API (index.js), the shell
+# (client.js, io.js), the config key and wasm-bindgen's glue, bundled (one request, one gzip
+# dictionary). errors.js stays its own module: pixy-oidc/mock throws the very same OidcError.
+# The framework bindings and the mock stay as written.
+node_modules/.bin/esbuild pkg/index.js --bundle --external:./errors.js --minify --format=esm \
+  --log-level=warning --outfile=pkg/index.js.min
+mv pkg/index.js.min pkg/index.js
+rm pkg/client.js pkg/io.js pkg/pixy_oidc.js
+for f in errors.js config-key.js; do
   node_modules/.bin/esbuild "pkg/$f" --minify --format=esm --log-level=warning --outfile="pkg/$f.min"
   mv "pkg/$f.min" "pkg/$f"
 done

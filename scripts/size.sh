@@ -10,7 +10,7 @@ bash scripts/build.sh >/dev/null
 
 total=0
 printf '%-28s %10s %10s\n' "file" "bytes" "gzip -9"
-for f in pkg/pixy_oidc_bg.wasm pkg/pixy_oidc.js pkg/client.js pkg/index.js pkg/errors.js pkg/config-key.js; do
+for f in pkg/pixy_oidc_bg.wasm pkg/index.js pkg/errors.js; do
   raw=$(wc -c <"$f")
   gz=$(gzip -9c "$f" | wc -c)
   total=$((total + gz))

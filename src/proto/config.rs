@@ -92,7 +92,7 @@ fn string_map(v: &Value, key: &str) -> Result<Vec<(String, String)>> {
 
 /// Reads a JSON object of strings, such as `login({ extraAuthParams })`.
 pub fn string_pairs(text: &str, what: &str) -> Result<Vec<(String, String)>> {
-    let v = json::parse(text, what).map_err(|e| bad(e.message))?;
+    let v = json::parse(text, what).map_err(|mut e| bad(core::mem::take(&mut e.message)))?;
     let wrapped = Value::Obj(vec![(what.to_string(), v)]);
     string_map(&wrapped, what)
 }
@@ -131,7 +131,8 @@ impl Config {
     /// Reads the configuration. `page_url` is the page's `origin + pathname`, the default
     /// `redirectUri`.
     pub fn from_json(text: &str, page_url: &str) -> Result<Config> {
-        let v = json::parse(text, "the configuration").map_err(|e| bad(e.message))?;
+        let v = json::parse(text, "the configuration")
+            .map_err(|mut e| bad(core::mem::take(&mut e.message)))?;
         if !v.is_object() {
             return Err(bad("createOidc expects an object"));
         }

@@ -102,8 +102,15 @@ impl Code {
 
 /// An error of the protocol core. Messages say what was expected and what came; they never
 /// contain a token.
+///
+/// Boxed, so that every `Result` of the core stays two words wide: the wasm then moves
+/// pointers instead of copying ten-word errors through every `?`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<ErrorData>);
+
+/// What an [`Error`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorData {
     pub code: Code,
     pub message: String,
     /// The provider's own `error` value, when it sent one.
@@ -114,12 +121,12 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorData {
             code,
             message: message.into(),
             error: None,
             error_description: None,
-        }
+        }))
     }
 
     /// An OAuth error from the provider (RFC 6749 §4.1.2.1, §5.2).
@@ -137,18 +144,31 @@ impl Error {
             | "account_selection_required" => Code::LoginRequired,
             _ => Code::ProviderError,
         };
-        Error {
+        Error(Box::new(ErrorData {
             code,
             message,
             error: Some(error),
             error_description: description,
-        }
+        }))
     }
 
     /// The provider's error, kept, under another code.
     pub fn with_code(mut self, code: Code) -> Self {
         self.code = code;
         self
+    }
+}
+
+impl core::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
     }
 }
 

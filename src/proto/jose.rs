@@ -164,7 +164,8 @@ pub fn parse(token: &str) -> Result<Jws> {
         b64::decode(s).ok_or_else(|| bad("the ID token's signature is not base64url"))?;
     let header_text =
         String::from_utf8(header_bytes).map_err(|_| bad("the ID token's header is not UTF-8"))?;
-    let header = json::parse(&header_text, "the ID token's header").map_err(|e| bad(e.message))?;
+    let header = json::parse(&header_text, "the ID token's header")
+        .map_err(|mut e| bad(core::mem::take(&mut e.message)))?;
     if !header.is_object() {
         return Err(bad("the ID token's header is not a JSON object"));
     }
@@ -205,8 +206,8 @@ pub fn parse(token: &str) -> Result<Jws> {
     }
     let payload_json =
         String::from_utf8(payload_bytes).map_err(|_| bad("the ID token's payload is not UTF-8"))?;
-    let payload =
-        json::parse(&payload_json, "the ID token's payload").map_err(|e| bad(e.message))?;
+    let payload = json::parse(&payload_json, "the ID token's payload")
+        .map_err(|mut e| bad(core::mem::take(&mut e.message)))?;
     if !payload.is_object() {
         return Err(bad("the ID token's payload is not a JSON object"));
     }

@@ -22,7 +22,6 @@ const EXPECTED_FILES = [
   "pkg/mock.d.ts",
   "pkg/mock.js",
   "pkg/pixy-oidc.global.js",
-  "pkg/pixy_oidc.js",
   "pkg/pixy_oidc_bg.wasm",
   "pkg/react.d.ts",
   "pkg/react.js",

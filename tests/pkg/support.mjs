@@ -29,7 +29,7 @@ export const FRAMEWORKS = [
 
 /** Fails with a clear message when the package has not been built. */
 export function assertBuilt() {
-  const missing = ["index.js", "pixy_oidc.js", "pixy_oidc_bg.wasm", "pixy-oidc.global.js", "react.js", "vue.js", "mock.js"]
+  const missing = ["index.js", "pixy_oidc_bg.wasm", "pixy-oidc.global.js", "react.js", "vue.js", "mock.js"]
     .map((f) => path.join(pkgDir, f))
     .filter((f) => !existsSync(f));
   if (missing.length) {
