@@ -8,9 +8,12 @@
 //! - [`proto`] is the protocol core. **It does no I/O**: no clock, no randomness, no network, no
 //!   DOM. Time, random bytes and HTTP responses come in as values; requests to make come out as
 //!   values. It is tested natively with `cargo test`.
-//! - `browser` (wasm32 only) is the thin shell: fetch, WebCrypto, sessionStorage for the login in
-//!   flight, `history.replaceState`, and the `#[wasm_bindgen]` surface that `src/js/index.js`
-//!   wraps into the public JavaScript API.
+//! - `browser` (wasm32 only) is the `#[wasm_bindgen]` surface: one synchronous entry point,
+//!   `call(op, args)`, through which `src/js/client.js` runs the core's steps. The I/O itself
+//!   (fetch, WebCrypto, sessionStorage for the login in flight, the hidden iframe, other tabs,
+//!   timers) is performed by that JS file (`src/js/io.js`), which hands every answer back to the
+//!   core to decide. No async Rust ships: the async state machines and their glue once weighed
+//!   more than the protocol itself.
 //!
 //! ## Threat model, honestly
 //!
