@@ -17,7 +17,8 @@
 //!
 //! ## Threat model, honestly
 //!
-//! Tokens live only in the wasm module's memory: never in localStorage, sessionStorage,
+//! Tokens live only in memory (held by the wasm module; passing through the page's JavaScript
+//! on their way to a request, WebCrypto or `getTokens()`): never in localStorage, sessionStorage,
 //! IndexedDB, cookies, logs, error messages, or the URL after the callback. Nothing survives the
 //! tab, so nothing is left for a later script, a shared computer or a stolen disk. This does
 //! **not** protect tokens from a script already running in the page (XSS): wasm memory is

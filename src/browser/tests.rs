@@ -285,6 +285,24 @@ async fn fetched(url: &str) -> Result<js_sys::Array, Value> {
 }
 
 #[wasm_bindgen_test]
+async fn fetch_reads_status_type_and_body_and_the_core_reads_them() {
+    let r = fetched("data:application/json,%7B%22keys%22%3A%5B%5D%7D")
+        .await
+        .unwrap();
+    assert_eq!(r.get(0).as_f64(), Some(200.0));
+    assert_eq!(r.get(1).as_string().as_deref(), Some("application/json"));
+    assert_eq!(r.get(2).as_string().as_deref(), Some("{\"keys\":[]}"));
+    let id = client();
+    let body = text(&r.get(2).as_string().unwrap());
+    assert!(step(
+        "setJwks",
+        &format!("[{id},200,\"application/json\",{body}]")
+    )
+    .is_ok());
+    assert_eq!(step("hasJwks", &format!("[{id}]")), Ok(Value::Bool(true)));
+}
+
+#[wasm_bindgen_test]
 async fn a_5_mb_response_is_an_invalid_response_not_a_trap() {
     let big = format!(
         "data:application/json,%7B%22keys%22%3A%22{}%22%7D",
