@@ -13,20 +13,14 @@
 // `error=login_required` (there are no provider sessions here), with the correct `state` and
 // `iss`: the scenarios only bend interactive logins.
 import http from "node:http";
-import { createHash, randomBytes } from "node:crypto";
 import { generateKeyPair, exportJWK, exportSPKI, SignJWT } from "jose";
+import { atHashFor, b64u, now, rand, readBody, s256 } from "./util.mjs";
 
 export const CLIENT_ID = "hostile-client";
 export const DEFAULT_SUB = "hostile-sub-1";
-const MAX_BODY = 1 << 20;
-
-const b64u = (buf) => Buffer.from(buf).toString("base64url");
-const rand = (n = 24) => b64u(randomBytes(n));
-const now = () => Math.floor(Date.now() / 1000);
-export const s256 = (verifier) => b64u(createHash("sha256").update(verifier, "ascii").digest());
+export { s256 };
 /** OIDC Core 3.1.3.6: left half of SHA-256 of the ASCII access token (RS256/PS256/ES256). */
-export const atHash = (accessToken) =>
-  b64u(createHash("sha256").update(accessToken, "ascii").digest().subarray(0, 16));
+export const atHash = (accessToken) => atHashFor("RS256", accessToken);
 
 /** Flip one bit in the middle of a JWS signature: structurally fine, cryptographically wrong. */
 function corruptSignature(jwt) {
@@ -386,17 +380,6 @@ export async function startHostile({ port = 0 } = {}) {
   }
   function redirect(res, origin, location) {
     send(res, origin, 302, "text/plain", `Redirecting to ${location}`, { location });
-  }
-
-  async function readBody(req) {
-    const chunks = [];
-    let size = 0;
-    for await (const c of req) {
-      size += c.length;
-      if (size > MAX_BODY) throw new Error("body too large");
-      chunks.push(c);
-    }
-    return Buffer.concat(chunks).toString("utf8");
   }
 
   async function handle(req, res) {

@@ -24,7 +24,7 @@
 // gets its own listener on 127.0.0.2, 127.0.0.3, ... (falling back to 127.0.0.1 with another port
 // when such an address cannot be bound), so "issuer host ≠ endpoint host" holds here too.
 import http from "node:http";
-import { createHash, randomBytes, randomUUID, generateKeyPair as nodeGenerateKeyPair, sign as nodeSign } from "node:crypto";
+import { createHash, randomUUID, generateKeyPair as nodeGenerateKeyPair, sign as nodeSign } from "node:crypto";
 import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, writeFile, rm } from "node:fs/promises";
@@ -32,9 +32,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { atHashFor, b64u, now, rand, readBody, s256 } from "./util.mjs";
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "profiles");
-const MAX_BODY = 1 << 20;
 
 /** Every profile name (one per JSON file). */
 export const PROFILE_NAMES = readdirSync(DIR)
@@ -50,10 +50,6 @@ export function loadProfile(name) {
 /** The Microsoft personal-accounts tenant (`tid`/`iss` of outlook.com users). */
 export const ENTRA_PERSONAL_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
-const b64u = (buf) => Buffer.from(buf).toString("base64url");
-const rand = (n = 24) => b64u(randomBytes(n));
-const now = () => Math.floor(Date.now() / 1000);
-const s256 = (v) => b64u(createHash("sha256").update(v, "ascii").digest());
 const genKeyPair = promisify(nodeGenerateKeyPair);
 const run = promisify(execFile);
 
@@ -223,12 +219,7 @@ function signJws(header, payload, key) {
   return `${input}.${b64u(sig)}`;
 }
 
-/** OIDC Core 3.1.3.6, with the hash of the signing algorithm (SHA-512 for Ed25519). */
-export function atHashFor(alg, accessToken) {
-  const h = alg === "EdDSA" ? "sha512" : /384$/.test(alg) ? "sha384" : /512$/.test(alg) ? "sha512" : "sha256";
-  const d = createHash(h).update(accessToken, "ascii").digest();
-  return b64u(d.subarray(0, d.length / 2));
-}
+export { atHashFor };
 
 async function listen(server, host, port) {
   await new Promise((resolve, reject) => {
@@ -525,17 +516,6 @@ export async function startProfileProvider(name, opts = {}) {
     const rt = name === "auth0" ? `v1.${rand(40)}` : name === "google" ? `1//${rand(40)}` : rand(40);
     refreshTokens.set(rt, { sess, revoked: false, rotatedAt: null });
     return rt;
-  }
-
-  async function readBody(req) {
-    const chunks = [];
-    let size = 0;
-    for await (const c of req) {
-      size += c.length;
-      if (size > MAX_BODY) throw new Error("body too large");
-      chunks.push(c);
-    }
-    return Buffer.concat(chunks).toString("utf8");
   }
 
   async function handle(req, res, loop) {
