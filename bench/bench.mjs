@@ -77,7 +77,12 @@ const grants = [];
 const grant = (ctx, ok) =>
   grants.push({ client: ctx.oidc.client?.clientId, type: ctx.oidc.params?.grant_type, at: Date.now(), ok });
 op.provider.on("grant.success", (ctx) => grant(ctx, true));
-op.provider.on("grant.error", (ctx) => grant(ctx, false));
+op.provider.on("grant.error", (ctx, err) => {
+  grant(ctx, false);
+  if (process.env.BENCH_DEBUG) {
+    console.log(`  grant.error ${ctx.oidc.client?.clientId} ${ctx.oidc.params?.grant_type}: ${err?.message} ${err?.error_description ?? ""}`);
+  }
+});
 
 const browser = await launchBrowser();
 const { context } = browser;
@@ -111,6 +116,7 @@ async function newTab() {
     tab.requests.push({ at: Date.now(), path: u.pathname, method: r.method(), main });
   });
   page.on("pageerror", (e) => console.error(`  [pageerror] ${e.message}`));
+  if (process.env.BENCH_DEBUG) page.on("console", (m) => console.log(`  [console] ${m.text()}`));
   return tab;
 }
 

@@ -3,7 +3,7 @@
 // tabs, timers) and hands every answer back to the core, which decides. No token is written
 // anywhere but the wasm module's memory and the other tabs' (BroadcastChannel, in memory).
 import { call } from "./pixy_oidc.js";
-import { b64u, describe, digest, fail, LOGIN_PREFIX, put, randomBytes, send, session, silentFrame, take, verify } from "./io.js";
+import { b64u, describe, digest, fail, LOGIN_PREFIX, navigate, put, randomBytes, send, session, silentFrame, take, verify } from "./io.js";
 
 /** How long a starting tab waits for another tab to hand over its session. */
 const TAB_HANDOVER_MS = 25;
@@ -18,7 +18,13 @@ const now = () => Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const never = () => new Promise(() => {});
 const transient = (e) => ["network_error", "timeout", "http_error"].includes(e?.code);
-const expired = (e) => ({ ...e, code: "session_expired" });
+/** A final renewal error, told as the end of the session (the provider's error kept). */
+const expired = (e) => ({
+  code: "session_expired",
+  message: e?.message ?? String(e),
+  error: e?.error,
+  errorDescription: e?.errorDescription,
+});
 
 /**
  * Runs a step of the core: arguments and result travel as JSON text; an error comes back as
@@ -44,26 +50,34 @@ function sweep(t) {
 
 const getFlag = (key) => session()?.getItem(key) != null;
 function setFlag(key, on) {
-  const s = session();
-  if (on) s?.setItem(key, "1");
-  else s?.removeItem(key);
+  try {
+    const s = session();
+    if (on) s?.setItem(key, "1");
+    else s?.removeItem(key);
+  } catch {
+    // A full or refused sessionStorage only costs the marker.
+  }
 }
 
-/** The session generation all tabs have seen: a number in localStorage, never a token. */
-function generation(app) {
+/**
+ * The latest session generation any tab of this app holds (how many times any tab renewed
+ * the session). Each tab holds a shared Web Lock named after its session's generation; the
+ * browser's lock manager answers for all tabs at once and in order, so a tab that gets the
+ * renewal lock sees what the previous holder installed. (localStorage does not: its writes
+ * reach other tabs late, and a soak with three tabs caught one sending a rotated refresh
+ * token.) A number, never a token.
+ */
+async function sharedGeneration(app) {
+  const prefix = `pixy-oidc:gen:${app}:`;
+  let n = 0;
   try {
-    const v = localStorage.getItem(`pixy-oidc:generation:${app}`);
-    return v === null ? 0 : Number(v) || 0;
+    for (const { name } of (await navigator.locks.query()).held ?? []) {
+      if (name?.startsWith(prefix)) n = Math.max(n, Number(name.slice(prefix.length)) || 0);
+    }
   } catch {
-    return 0;
+    // No Web Locks: the tabs only compare what they hand each other.
   }
-}
-function setGeneration(app, n) {
-  try {
-    localStorage.setItem(`pixy-oidc:generation:${app}`, String(n));
-  } catch {
-    // Without localStorage, tabs fall back to comparing what they hand each other.
-  }
+  return n;
 }
 
 function replaceUrl(url) {
@@ -97,6 +111,53 @@ class Client {
     this.renewing = null;
     this.waiting = null;
     this.channel = null;
+    this.advertised = 0;
+    this.advertising = Promise.resolve();
+    this.stopAdvertising = () => {};
+    /** Until startClient returns, nothing renews: the start may be mid-exchange itself. */
+    this.started = false;
+    this.onOnline = () => {
+      this.failures = 0;
+      this.schedule();
+    };
+  }
+
+  /** Lets go of the tabs, the network events and the timer (a start that failed). */
+  close() {
+    this.channel?.close();
+    this.channel = null;
+    removeEventListener("online", this.onOnline);
+    clearTimeout(this.timer);
+    this.core("endSession");
+    this.stopAdvertising();
+  }
+
+  /**
+   * Holds the shared lock that tells the other tabs the generation of this tab's session
+   * (see sharedGeneration); resolves once the lock is held.
+   */
+  advertise() {
+    const n = this.core("generation");
+    if (n === this.advertised) return this.advertising;
+    this.advertised = n;
+    this.stopAdvertising();
+    let stop;
+    const until = new Promise((r) => (stop = r));
+    this.stopAdvertising = stop;
+    this.advertising = new Promise((granted) => {
+      if (!n) return granted();
+      try {
+        navigator.locks
+          .request(`pixy-oidc:gen:${this.key}:${n}`, { mode: "shared" }, () => {
+            granted();
+            return until;
+          })
+          .catch(granted);
+      } catch {
+        granted();
+      }
+    });
+    return this.advertising;
   }
 
   /**
@@ -137,10 +198,7 @@ class Client {
     } catch {
       this.channel = null;
     }
-    addEventListener("online", () => {
-      this.failures = 0;
-      this.schedule();
-    });
+    addEventListener("online", this.onOnline);
   }
 
   post(t, s) {
@@ -149,7 +207,7 @@ class Client {
 
   broadcast() {
     const s = this.core("transfer");
-    if (s !== undefined) this.post("session", s);
+    if (s !== null) this.post("session", s);
   }
 
   onTabMessage(text) {
@@ -171,6 +229,7 @@ class Client {
   }
 
   adopted() {
+    this.advertise();
     this.failures = 0;
     this.schedule();
   }
@@ -178,7 +237,9 @@ class Client {
   endSession(event, error) {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.core("endSession")) this.emit(event, error);
+    const had = this.core("endSession");
+    this.advertise();
+    if (had) this.emit(event, error);
   }
 
   async loadJwks(noCache) {
@@ -210,8 +271,9 @@ class Client {
       }
       if (!ok) core("badSignature");
     }
-    const n = core("install", b64u(atDigest), generation(this.key));
-    setGeneration(this.key, n);
+    core("install", b64u(atDigest), await sharedGeneration(this.key));
+    // Before the renewal lock is let go: the next holder must see this generation.
+    await this.advertise();
   }
 
   /** The code exchange, with the JWKS fetched in parallel. */
@@ -295,7 +357,7 @@ class Client {
       const a = await this.authorize("redirect", undefined, undefined, getFlag(this.noOfflineFlag));
       put(a.key, a.pending);
       setFlag(this.redirectFlag, true);
-      location.assign(a.url);
+      navigate(a.url);
     } catch {
       return;
     }
@@ -307,7 +369,7 @@ class Client {
   schedule() {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const due = this.core("dueAt");
+    const due = this.started ? this.core("dueAt") : null;
     if (due === null) return;
     this.timer = setTimeout(
       () => (now() >= due ? this.renewInBackground() : this.schedule()),
@@ -379,7 +441,7 @@ class Client {
    * the provider revoke the whole grant for every tab.
    */
   async catchUp() {
-    const shared = generation(this.key);
+    const shared = await sharedGeneration(this.key);
     const behind = () => this.core("isLoggedIn") && this.core("generation") < shared;
     if (!behind()) return;
     this.post("hello");
@@ -441,7 +503,7 @@ class Client {
   async login(redirectTo, extraJson) {
     const a = await this.authorize("interactive", redirectTo, extraJson, false);
     put(a.key, a.pending);
-    location.assign(a.url);
+    navigate(a.url);
   }
 
   getTokens() {
@@ -466,7 +528,7 @@ class Client {
     this.renewing = null;
     this.endSession("loggedOut");
     this.post("logout");
-    location.assign(target);
+    navigate(target);
   }
 }
 
@@ -495,35 +557,41 @@ export async function startClient(configJson, href, emit) {
   }
   if (callbackError) throw callbackError;
 
-  const meta = await client.send(core("discoveryUrl"), "the discovery request");
-  core("setMetadata", ...meta);
-  client.listen();
-  if (state === null) {
-    await client.restore();
-  } else {
-    let req;
-    try {
-      req = core("codeRequest", pending, t, location.origin, false);
-    } catch (e) {
-      let mode;
+  try {
+    const meta = await client.send(core("discoveryUrl"), "the discovery request");
+    core("setMetadata", ...meta);
+    client.listen();
+    if (state === null) {
+      await client.restore();
+    } else {
+      let req;
       try {
-        mode = JSON.parse(pending).mode;
-      } catch {
-        // No login in flight.
+        req = core("codeRequest", pending, t, location.origin, false);
+      } catch (e) {
+        let mode;
+        try {
+          mode = JSON.parse(pending).mode;
+        } catch {
+          // No login in flight.
+        }
+        // A silent top-level redirect that found no session: logged out, no error, and no
+        // second attempt in this browser session.
+        if (mode !== "redirect" || e?.code !== "login_required") throw e;
+        if (e.error === "consent_required") setFlag(client.noOfflineFlag, true);
       }
-      // A silent top-level redirect that found no session: logged out, no error, and no
-      // second attempt in this browser session.
-      if (mode !== "redirect" || e?.code !== "login_required") throw e;
-      if (e.error === "consent_required") setFlag(client.noOfflineFlag, true);
+      if (req) {
+        await client.completeCode(req);
+        // A session exists again: a later reload may try one silent redirect.
+        setFlag(client.redirectFlag, false);
+        replaceUrl(req.to);
+        client.broadcast();
+      }
     }
-    if (req) {
-      await client.completeCode(req);
-      // A session exists again: a later reload may try one silent redirect.
-      setFlag(client.redirectFlag, false);
-      replaceUrl(req.to);
-      client.broadcast();
-    }
+  } catch (e) {
+    client.close();
+    throw e;
   }
+  client.started = true;
   client.schedule();
   return client;
 }

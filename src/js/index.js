@@ -51,6 +51,13 @@ export function initWasm(input) {
 
 const never = () => new Promise(() => {});
 
+/** `redirectTo` as the core takes it: a string (a URL object is read as its text). */
+function target(redirectTo) {
+  if (redirectTo === undefined || typeof redirectTo === "string") return redirectTo;
+  if (typeof URL !== "undefined" && redirectTo instanceof URL) return redirectTo.href;
+  throw new OidcError("invalid_redirect_to", "redirectTo must be a string: a path or a URL on this origin");
+}
+
 class Oidc {
   #client = null;
   #listeners = new Set();
@@ -93,7 +100,7 @@ class Oidc {
   }
 
   login({ redirectTo, extraAuthParams } = {}) {
-    return (async () => this.#client.login(redirectTo, extraAuthParams ? JSON.stringify(extraAuthParams) : undefined))().then(
+    return (async () => this.#client.login(target(redirectTo), extraAuthParams ? JSON.stringify(extraAuthParams) : undefined))().then(
       never,
       (e) => Promise.reject(toOidcError(e)),
     );
@@ -113,7 +120,7 @@ class Oidc {
 
   logout({ redirectTo } = {}) {
     try {
-      this.#client.logout(redirectTo);
+      this.#client.logout(target(redirectTo));
     } catch (e) {
       return Promise.reject(toOidcError(e));
     }

@@ -134,6 +134,15 @@ export function session() {
   }
 }
 
+/** Leaves the page for `url`. */
+export function navigate(url) {
+  try {
+    location.assign(url);
+  } catch (e) {
+    throw fail("invalid_config", `navigating: ${describe(e)}`);
+  }
+}
+
 export function put(key, json) {
   try {
     sessionStorage.setItem(key, json);

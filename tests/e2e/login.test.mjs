@@ -315,3 +315,29 @@ e2e("a tampered state in the redirect back is rejected with state_mismatch and n
   assert.equal(await text("#error-code"), "state_mismatch");
   assert.equal(provider.tokenRequests.length, tokenRequestsBefore, "no token request for the tampered response");
 });
+
+e2e("login() and logout() refuse a redirectTo that is not on this origin or not a string, and stay on the page", async () => {
+  await openApp();
+  const refused = await page.evaluate(async () => {
+    const codes = [];
+    for (const redirectTo of ["https://evil.example/", "//evil.example/x", 42, { href: "/x" }]) {
+      for (const call of [(o) => o.login({ redirectTo }), (o) => o.logout({ redirectTo })]) {
+        try {
+          await call(window.oidc);
+          codes.push("resolved");
+        } catch (e) {
+          codes.push(`${e.name}:${e.code}`);
+        }
+      }
+    }
+    return codes;
+  });
+  assert.deepEqual(refused, Array(8).fill("OidcError:invalid_redirect_to"));
+  assert.equal(new URL(page.url()).origin, app.origin, "no navigation happened");
+  assert.equal(await text("#status"), "logged out");
+  // A same-origin path is taken: the login leaves for the provider.
+  await page.evaluate(() => {
+    window.oidc.login({ redirectTo: "/after" });
+  });
+  await page.waitForURL((u) => u.href.startsWith(`${provider.issuer}/`));
+});

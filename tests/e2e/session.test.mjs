@@ -642,6 +642,39 @@ e2e("three tabs over three token lifetimes: the provider sees one renewal per li
   assert.notEqual(latest[0].accessToken, first.accessToken, "the tabs hold a renewed access token");
 });
 
+e2e("renewTokens() in three tabs at the same moment, eight times: every refresh sends the latest refresh token (the next lock holder sees what the previous one installed), and all tabs end with the same tokens", async () => {
+  const A = await newTab("A");
+  await logIn(A, renewApp, "jon");
+  const B = await newTab("B");
+  await open(B, renewApp);
+  await expectLoggedIn(B, "jon", "opened next to A");
+  const C = await newTab("C");
+  await open(C, renewApp);
+  await expectLoggedIn(C, "jon", "opened next to A");
+  const t0 = Date.now();
+  const rounds = 8;
+  for (let i = 0; i < rounds; i++) {
+    // Each tab forces a renewal: one after the other under the renewal lock, each catching up
+    // with the tokens the previous one got before sending its own refresh.
+    const results = await Promise.all(
+      [A, B, C].map((tab) => tab.page.evaluate(() => window.oidc.renewTokens().then(() => "ok", (e) => `${e.code}: ${e.message}`))),
+    );
+    assert.deepEqual(results, ["ok", "ok", "ok"], `round ${i + 1}`);
+  }
+  const grants = refreshGrants(renewOp, t0);
+  assert.equal(grants.length, 3 * rounds, `one refresh per forced renewal: ${grants.map((r) => r.status).join(",")}`);
+  expectNoRefreshTokenReused(renewOp);
+  await sleep(200);
+  const latest = await Promise.all([A, B, C].map(getTokens));
+  for (const [i, tab] of [A, B, C].entries()) {
+    assert.equal(latest[i].accessToken, latest[0].accessToken, `${tab.name} holds the latest access token`);
+  }
+  for (const tab of [A, B, C]) {
+    const stored = (await storageDump(tab)).filter((e) => e.startsWith("pixy-oidc:generation"));
+    assert.deepEqual(stored, [], `${tab.name}: no generation marker in localStorage (Web Locks carry it)`);
+  }
+});
+
 e2e("provider down during a renewal (503, then dropped connections): the user stays logged in while the token is valid, retries back off, and renewal succeeds once the provider is back", async () => {
   const A = await newTab("A");
   await logIn(A, renewApp, "kim");
