@@ -27,13 +27,13 @@ const ALGS = {
   EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
 };
 // Signs a token with a fresh key pair; returns [token, JWKS JSON].
-export async function signed(alg, kid) {
+export async function signed(alg, kid, claims = JSON.stringify({ sub: "alice" })) {
   const [gen, sign] = ALGS[alg];
   const pair = await crypto.subtle.generateKey(gen, true, ["sign", "verify"]);
   const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
   delete jwk.key_ops; delete jwk.ext;
   jwk.kid = kid;
-  const input = enc(JSON.stringify({ alg, kid })) + "." + enc(JSON.stringify({ sub: "alice" }));
+  const input = enc(JSON.stringify({ alg, kid })) + "." + enc(claims);
   const sig = await crypto.subtle.sign(sign, pair.privateKey, new TextEncoder().encode(input));
   return [input + "." + b64u(sig), JSON.stringify({ keys: [jwk] })];
 }
@@ -46,6 +46,8 @@ export function sha256Hex(s) { return crypto.subtle.digest("SHA-256", new TextEn
 "#)]
 extern "C" {
     async fn signed(alg: &str, kid: &str) -> JsValue;
+    #[wasm_bindgen(js_name = signed)]
+    async fn signed_claims(alg: &str, kid: &str, claims: &str) -> JsValue;
     fn tamper(token: &str) -> String;
     #[wasm_bindgen(js_name = rawStorage)]
     fn raw_storage(key: &str) -> Option<String>;
@@ -355,4 +357,134 @@ fn malformed_arguments_are_an_error_not_a_trap() {
         let out = call(op, args);
         assert!(out.starts_with("!{\"code\":"), "{op} {args}: {out}");
     }
+}
+
+/// A logged-in client: a login through the core's steps with a signed ID token (RS256) and a
+/// refresh token.
+async fn logged_in() -> String {
+    let id = client();
+    let a = authorize(&id).await;
+    let pending = a.str_member("pending").unwrap().to_string();
+    let p = json::parse(&pending, "pending").unwrap();
+    let state = p.str_member("state").unwrap();
+    let nonce = p.str_member("nonce").unwrap();
+    let href = text(&format!("http://localhost/?code=c1&state={state}"));
+    assert_eq!(
+        step("readCallback", &format!("[{id},{href},false]")),
+        Ok(Value::Str(state.to_string()))
+    );
+    let now_s = (js_sys::Date::now() / 1000.0).floor();
+    let claims = format!(
+        r#"{{"iss":"https://op.example","aud":"spa","sub":"alice","nonce":"{nonce}","iat":{now_s},"exp":{}}}"#,
+        now_s + 300.0
+    );
+    let pair: js_sys::Array = signed_claims("RS256", "k1", &claims).await.into();
+    let token = pair.get(0).as_string().unwrap();
+    let jwks = text(&pair.get(1).as_string().unwrap());
+    step(
+        "setJwks",
+        &format!("[{id},200,\"application/json\",{jwks}]"),
+    )
+    .unwrap();
+    let req = step(
+        "codeRequest",
+        &format!(
+            "[{id},{},{},\"http://localhost\",false]",
+            text(&pending),
+            js_sys::Date::now()
+        ),
+    )
+    .unwrap();
+    assert!(req.str_member("body").unwrap().contains("code=c1"));
+    let body = text(&format!(
+        r#"{{"access_token":"at1","token_type":"Bearer","expires_in":300,"refresh_token":"rt1","id_token":"{token}"}}"#
+    ));
+    let info = step(
+        "acceptTokens",
+        &format!(
+            "[{id},200,\"application/json\",{body},{}]",
+            js_sys::Date::now()
+        ),
+    )
+    .unwrap();
+    let keys = step("candidates", &format!("[{id}]")).unwrap();
+    let jwk = keys.as_array().unwrap().first().unwrap();
+    let mut jwk_text = String::from("{");
+    for (i, k) in ["kty", "n", "e"].iter().enumerate() {
+        if i > 0 {
+            jwk_text.push(',');
+        }
+        jwk_text.push_str(&format!("{}:{}", text(k), text(jwk.str_member(k).unwrap())));
+    }
+    jwk_text.push('}');
+    let ok = verify(
+        js_sys::JSON::parse(&jwk_text).unwrap(),
+        info.str_member("alg").unwrap(),
+        info.str_member("hash").unwrap(),
+        info.str_member("input").unwrap(),
+        info.str_member("sig").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.as_bool(), Some(true), "the ID token verifies");
+    step("install", &format!("[{id},\"\",0]")).unwrap();
+    assert_eq!(
+        step("isLoggedIn", &format!("[{id}]")),
+        Ok(Value::Bool(true))
+    );
+    id
+}
+
+#[wasm_bindgen_test]
+async fn a_login_through_the_core_steps_installs_the_session() {
+    let id = logged_in().await;
+    let tokens = step("tokens", &format!("[{id}]")).unwrap();
+    assert_eq!(tokens.str_member("accessToken"), Some("at1"));
+    let claims = step("claims", &format!("[{id}]")).unwrap();
+    assert_eq!(claims.str_member("sub"), Some("alice"));
+}
+
+#[wasm_bindgen_test]
+async fn a_refresh_that_completes_after_logout_does_not_log_the_user_back_in() {
+    let id = logged_in().await;
+    let req = step("refreshRequest", &format!("[{id}]")).unwrap();
+    assert!(req
+        .str_member("body")
+        .unwrap()
+        .contains("refresh_token=rt1"));
+    // The refresh response carries a new ID token for the same user (Keycloak does).
+    let now_s = (js_sys::Date::now() / 1000.0).floor();
+    let claims = format!(
+        r#"{{"iss":"https://op.example","aud":"spa","sub":"alice","iat":{now_s},"exp":{}}}"#,
+        now_s + 300.0
+    );
+    let pair: js_sys::Array = signed_claims("RS256", "k2", &claims).await.into();
+    let token = pair.get(0).as_string().unwrap();
+    let body = text(&format!(
+        r#"{{"access_token":"at2","token_type":"Bearer","expires_in":300,"refresh_token":"rt2","id_token":"{token}"}}"#
+    ));
+    let info = step(
+        "acceptTokens",
+        &format!(
+            "[{id},200,\"application/json\",{body},{}]",
+            js_sys::Date::now()
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        info.str_member("alg"),
+        Some("RS256"),
+        "an ID token to verify"
+    );
+    // The user logs out (here or in another tab) while the refresh is on its way.
+    assert_eq!(
+        step("endSession", &format!("[{id}]")),
+        Ok(Value::Bool(true))
+    );
+    let e = step("install", &format!("[{id},\"\",0]")).unwrap_err();
+    assert_eq!(e.str_member("code"), Some("not_logged_in"));
+    assert_eq!(
+        step("isLoggedIn", &format!("[{id}]")),
+        Ok(Value::Bool(false))
+    );
 }
