@@ -205,9 +205,10 @@ class Client {
     this.channel?.postMessage(JSON.stringify(s === undefined ? { t } : { t, s }));
   }
 
-  broadcast() {
+  /** Hands this tab's session to the others: `login` after a login, else `session`. */
+  broadcast(kind = "session") {
     const s = this.core("transfer");
-    if (s !== null) this.post("session", s);
+    if (s !== null) this.post(kind, s);
   }
 
   onTabMessage(text) {
@@ -219,8 +220,11 @@ class Client {
     }
     if (msg?.t === "hello") this.broadcast();
     else if (msg?.t === "logout") this.endSession("loggedOut");
-    else if (msg?.t === "session" && typeof msg.s === "string") {
+    else if ((msg?.t === "session" || msg?.t === "login") && typeof msg.s === "string") {
       if (this.waiting?.(msg.s)) return;
+      // A logged-out tab takes a session only from a login: a renewal that crossed a logout
+      // on its way must not log it back in.
+      if (msg.t === "session" && !this.core("isLoggedIn")) return;
       if (this.core("adopt", msg.s, now(), true)) {
         this.adopted();
         this.emit("tokensChanged");
@@ -584,7 +588,7 @@ export async function startClient(configJson, href, emit) {
         // A session exists again: a later reload may try one silent redirect.
         setFlag(client.redirectFlag, false);
         replaceUrl(req.to);
-        client.broadcast();
+        client.broadcast("login");
       }
     }
   } catch (e) {

@@ -544,6 +544,42 @@ e2e(`logging out in tab A logs out tabs B and C within ${CROSS_TAB_MS} ms, and t
   }
 });
 
+e2e("a renewal's hand-over that arrives after a logout does not log the other tabs back in", async () => {
+  const A = await newTab("A");
+  await logIn(A, sameApp, "ida");
+  const B = await newTab("B");
+  await open(B, sameApp);
+  await expectLoggedIn(B, "ida", "before the logout");
+  const C = await newTab("C");
+  await open(C, sameApp);
+  await expectLoggedIn(C, "ida", "before the logout");
+  // B's page records the session A hands over after a renewal (what a tab that renewed just
+  // before a logout still has on its way to the others).
+  const channel = `pixy-oidc:${restoreOp.issuer}|${CLIENT_ID}`;
+  await B.page.evaluate((name) => {
+    window.__spy = new BroadcastChannel(name);
+    window.__spy.onmessage = (e) => {
+      if (JSON.parse(e.data).t === "session") window.__late = e.data;
+    };
+  }, channel);
+  await A.page.evaluate(() => window.oidc.renewTokens());
+  await waitFor(() => B.page.evaluate(() => window.__late !== undefined), 3000, "A's renewal hand-over");
+
+  const clickedAt = Date.now();
+  await A.page.click("#logout");
+  for (const tab of [B, C]) {
+    await waitFor(
+      () => tab.page.evaluate((t) => window.__statusLog.find((e) => e.at >= t && e.status === "logged out"), clickedAt),
+      3000,
+      `${tab.name} to show "logged out"`,
+    );
+  }
+  // The renewal's hand-over arrives late, after the logout.
+  await B.page.evaluate(() => window.__spy.postMessage(window.__late));
+  await sleep(500);
+  for (const tab of [B, C]) await expectLoggedOut(tab, "after a late renewal hand-over");
+});
+
 e2e("logging in in tab A logs in tab B, already open and logged out, without a reload", async () => {
   const A = await newTab("A");
   const B = await newTab("B");
