@@ -280,7 +280,7 @@ impl Core {
                 session::same_site(a.os(1).unwrap_or(""), &m.authorization_endpoint)
             })),
             // Whether the scopes hold `offline_access` (a silent request can go without).
-            "hasOffline" => flag(self.cfg.scopes.iter().any(|s| s == "offline_access")),
+            "hasOffline" => flag(authorize::asks_offline_access(&self.cfg)),
             "userinfoRequest" => self.userinfo_request()?,
             // The UserInfo response, its `sub` checked against the ID token's.
             "userinfo" => {

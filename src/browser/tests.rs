@@ -359,6 +359,36 @@ fn malformed_arguments_are_an_error_not_a_trap() {
     }
 }
 
+/// An RS256 ID token about alice for `spa`, valid for 5 minutes, and the JWKS with its key.
+async fn id_token(kid: &str, nonce: Option<&str>) -> (String, String) {
+    let now_s = (js_sys::Date::now() / 1000.0).floor();
+    let nonce = nonce.map_or(String::new(), |n| format!(r#""nonce":"{n}","#));
+    let claims = format!(
+        r#"{{"iss":"https://op.example","aud":"spa","sub":"alice",{nonce}"iat":{now_s},"exp":{}}}"#,
+        now_s + 300.0
+    );
+    let pair: js_sys::Array = signed_claims("RS256", kid, &claims).await.into();
+    (
+        pair.get(0).as_string().unwrap(),
+        pair.get(1).as_string().unwrap(),
+    )
+}
+
+/// The core's `acceptTokens` step for a token response with these tokens.
+fn accept_tokens(id: &str, access: &str, refresh: &str, id_token: &str) -> Value {
+    let body = text(&format!(
+        r#"{{"access_token":"{access}","token_type":"Bearer","expires_in":300,"refresh_token":"{refresh}","id_token":"{id_token}"}}"#
+    ));
+    step(
+        "acceptTokens",
+        &format!(
+            "[{id},200,\"application/json\",{body},{}]",
+            js_sys::Date::now()
+        ),
+    )
+    .unwrap()
+}
+
 /// A logged-in client: a login through the core's steps with a signed ID token (RS256) and a
 /// refresh token.
 async fn logged_in() -> String {
@@ -367,23 +397,15 @@ async fn logged_in() -> String {
     let pending = a.str_member("pending").unwrap().to_string();
     let p = json::parse(&pending, "pending").unwrap();
     let state = p.str_member("state").unwrap();
-    let nonce = p.str_member("nonce").unwrap();
     let href = text(&format!("http://localhost/?code=c1&state={state}"));
     assert_eq!(
         step("readCallback", &format!("[{id},{href},false]")),
         Ok(Value::Str(state.to_string()))
     );
-    let now_s = (js_sys::Date::now() / 1000.0).floor();
-    let claims = format!(
-        r#"{{"iss":"https://op.example","aud":"spa","sub":"alice","nonce":"{nonce}","iat":{now_s},"exp":{}}}"#,
-        now_s + 300.0
-    );
-    let pair: js_sys::Array = signed_claims("RS256", "k1", &claims).await.into();
-    let token = pair.get(0).as_string().unwrap();
-    let jwks = text(&pair.get(1).as_string().unwrap());
+    let (token, jwks) = id_token("k1", p.str_member("nonce")).await;
     step(
         "setJwks",
-        &format!("[{id},200,\"application/json\",{jwks}]"),
+        &format!("[{id},200,\"application/json\",{}]", text(&jwks)),
     )
     .unwrap();
     let req = step(
@@ -396,29 +418,12 @@ async fn logged_in() -> String {
     )
     .unwrap();
     assert!(req.str_member("body").unwrap().contains("code=c1"));
-    let body = text(&format!(
-        r#"{{"access_token":"at1","token_type":"Bearer","expires_in":300,"refresh_token":"rt1","id_token":"{token}"}}"#
-    ));
-    let info = step(
-        "acceptTokens",
-        &format!(
-            "[{id},200,\"application/json\",{body},{}]",
-            js_sys::Date::now()
-        ),
-    )
-    .unwrap();
-    let keys = step("candidates", &format!("[{id}]")).unwrap();
-    let jwk = keys.as_array().unwrap().first().unwrap();
-    let mut jwk_text = String::from("{");
-    for (i, k) in ["kty", "n", "e"].iter().enumerate() {
-        if i > 0 {
-            jwk_text.push(',');
-        }
-        jwk_text.push_str(&format!("{}:{}", text(k), text(jwk.str_member(k).unwrap())));
-    }
-    jwk_text.push('}');
+    let info = accept_tokens(&id, "at1", "rt1", &token);
+    let keys: js_sys::Array = js_sys::JSON::parse(&call("candidates", &format!("[{id}]")))
+        .unwrap()
+        .into();
     let ok = verify(
-        js_sys::JSON::parse(&jwk_text).unwrap(),
+        keys.get(0),
         info.str_member("alg").unwrap(),
         info.str_member("hash").unwrap(),
         info.str_member("input").unwrap(),
@@ -453,24 +458,8 @@ async fn a_refresh_that_completes_after_logout_does_not_log_the_user_back_in() {
         .unwrap()
         .contains("refresh_token=rt1"));
     // The refresh response carries a new ID token for the same user (Keycloak does).
-    let now_s = (js_sys::Date::now() / 1000.0).floor();
-    let claims = format!(
-        r#"{{"iss":"https://op.example","aud":"spa","sub":"alice","iat":{now_s},"exp":{}}}"#,
-        now_s + 300.0
-    );
-    let pair: js_sys::Array = signed_claims("RS256", "k2", &claims).await.into();
-    let token = pair.get(0).as_string().unwrap();
-    let body = text(&format!(
-        r#"{{"access_token":"at2","token_type":"Bearer","expires_in":300,"refresh_token":"rt2","id_token":"{token}"}}"#
-    ));
-    let info = step(
-        "acceptTokens",
-        &format!(
-            "[{id},200,\"application/json\",{body},{}]",
-            js_sys::Date::now()
-        ),
-    )
-    .unwrap();
+    let (token, _) = id_token("k2", None).await;
+    let info = accept_tokens(&id, "at2", "rt2", &token);
     assert_eq!(
         info.str_member("alg"),
         Some("RS256"),

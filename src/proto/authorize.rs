@@ -116,12 +116,18 @@ pub struct Options<'a> {
     pub verifier_digest: &'a [u8],
 }
 
+/// Whether the scopes hold `offline_access` (OIDC Core §11): then a silent request can be
+/// retried without it.
+pub fn asks_offline_access(cfg: &Config) -> bool {
+    cfg.scopes.iter().any(|s| s == "offline_access")
+}
+
 /// The configuration for silent requests to a provider that answered `consent_required` to a
 /// `prompt=none` request asking for `offline_access` (authentik turns that scope into a
 /// consent prompt; PROVIDERS.md §3). `None` when the scopes hold no `offline_access`, so there
 /// is nothing to retry without.
 pub fn without_offline_access(cfg: &Config) -> Option<Config> {
-    if !cfg.scopes.iter().any(|s| s == "offline_access") {
+    if !asks_offline_access(cfg) {
         return None;
     }
     let mut c = cfg.clone();

@@ -300,6 +300,18 @@ async function logIn(tab, app, user) {
 
 const getTokens = (tab) => tab.page.evaluate(() => window.oidc.getTokens());
 
+/** Opens tabs B and C of `app` next to a logged-in tab; each must be handed the session. */
+async function openLoggedInTabs(app, sub, when) {
+  const tabs = [];
+  for (const name of ["B", "C"]) {
+    const tab = await newTab(name);
+    await open(tab, app);
+    await expectLoggedIn(tab, sub, when);
+    tabs.push(tab);
+  }
+  return tabs;
+}
+
 async function waitFor(cond, ms, what) {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -517,12 +529,7 @@ e2e("sessionRestore 'redirect': a reload alone is restored by one top-level prom
 e2e(`logging out in tab A logs out tabs B and C within ${CROSS_TAB_MS} ms, and they stay logged out`, async () => {
   const A = await newTab("A");
   await logIn(A, sameApp, "gil");
-  const B = await newTab("B");
-  await open(B, sameApp);
-  await expectLoggedIn(B, "gil", "before the logout");
-  const C = await newTab("C");
-  await open(C, sameApp);
-  await expectLoggedIn(C, "gil", "before the logout");
+  const [B, C] = await openLoggedInTabs(sameApp, "gil", "before the logout");
 
   const clickedAt = Date.now();
   await A.page.click("#logout");
@@ -547,12 +554,7 @@ e2e(`logging out in tab A logs out tabs B and C within ${CROSS_TAB_MS} ms, and t
 e2e("a renewal's hand-over that arrives after a logout does not log the other tabs back in", async () => {
   const A = await newTab("A");
   await logIn(A, sameApp, "ida");
-  const B = await newTab("B");
-  await open(B, sameApp);
-  await expectLoggedIn(B, "ida", "before the logout");
-  const C = await newTab("C");
-  await open(C, sameApp);
-  await expectLoggedIn(C, "ida", "before the logout");
+  const [B, C] = await openLoggedInTabs(sameApp, "ida", "before the logout");
   // B's page records the session A hands over after a renewal (what a tab that renewed just
   // before a logout still has on its way to the others).
   const channel = `pixy-oidc:${restoreOp.issuer}|${CLIENT_ID}`;
@@ -644,12 +646,7 @@ e2e("three tabs over three token lifetimes: the provider sees one renewal per li
   await logIn(A, renewApp, "jon");
   const t0 = loginGrantAt(renewOp);
   const first = await getTokens(A);
-  const B = await newTab("B");
-  await open(B, renewApp);
-  await expectLoggedIn(B, "jon", "opened next to A");
-  const C = await newTab("C");
-  await open(C, renewApp);
-  await expectLoggedIn(C, "jon", "opened next to A");
+  const [B, C] = await openLoggedInTabs(renewApp, "jon", "opened next to A");
 
   // Three lifetimes: until the third renewal (each token lives TTL_S, so at the latest
   // 3 × TTL_S after the login), then 2 s more to catch a burst of duplicates.
@@ -681,12 +678,7 @@ e2e("three tabs over three token lifetimes: the provider sees one renewal per li
 e2e("renewTokens() in three tabs at the same moment, eight times: every refresh sends the latest refresh token (the next lock holder sees what the previous one installed), and all tabs end with the same tokens", async () => {
   const A = await newTab("A");
   await logIn(A, renewApp, "jon");
-  const B = await newTab("B");
-  await open(B, renewApp);
-  await expectLoggedIn(B, "jon", "opened next to A");
-  const C = await newTab("C");
-  await open(C, renewApp);
-  await expectLoggedIn(C, "jon", "opened next to A");
+  const [B, C] = await openLoggedInTabs(renewApp, "jon", "opened next to A");
   const t0 = Date.now();
   const rounds = 8;
   for (let i = 0; i < rounds; i++) {
