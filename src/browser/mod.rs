@@ -1,6 +1,5 @@
-//! The browser shell, compiled for wasm32 only: the `#[wasm_bindgen]` surface through which
-//! `src/js/client.js` drives the protocol core. The I/O itself (fetch, WebCrypto, storage, the
-//! hidden iframe, tabs, timers) is done by that JS file, so no async Rust ships in the wasm.
+//! The browser surface, compiled for wasm32 only: the `#[wasm_bindgen]` object through which
+//! `src/js/client.js` feeds the session engine events and carries out its actions.
 
 mod core;
 

@@ -1,8 +1,8 @@
-// pixy-oidc: the public JavaScript API (see API.md). The protocol runs in Rust/wasm; this file
-// loads the module, keeps the snapshot (isLoggedIn, claims) that UI bindings read, and turns
-// errors into OidcError instances.
+// pixy-oidc: the public JavaScript API. The session engine runs in Rust/wasm; this file loads
+// the module, keeps the snapshot (isLoggedIn, claims) that UI bindings read, and turns errors
+// into OidcError instances.
 import initModule from "./pixy_oidc.js";
-import { startClient } from "./client.js";
+import { Shell } from "./client.js";
 import { OidcError } from "./errors.js";
 import { configKey } from "./config-key.js";
 
@@ -51,7 +51,7 @@ export function initWasm(input) {
 
 const never = () => new Promise(() => {});
 
-/** `redirectTo` as the core takes it: a string (a URL object is read as its text). */
+/** `redirectTo` as the engine takes it: a string (a URL object is read as its text). */
 function target(redirectTo) {
   if (redirectTo === undefined || typeof redirectTo === "string") return redirectTo;
   if (typeof URL !== "undefined" && redirectTo instanceof URL) return redirectTo.href;
@@ -59,29 +59,27 @@ function target(redirectTo) {
 }
 
 class Oidc {
-  #client = null;
+  #shell;
   #listeners = new Set();
-  #isLoggedIn = false;
   #claims = null;
+  /** How `createOidc` found the session: "callback", "otherTab", "iframe", "redirect" or null. */
+  restoredVia = null;
 
   /** @internal */
-  _attach(client) {
-    this.#client = client;
-    this._refresh();
+  constructor(shell) {
+    this.#shell = shell;
   }
 
-  /** @internal Re-reads the snapshot from the core. */
-  _refresh() {
-    const c = this.#client;
-    this.#isLoggedIn = c ? c.isLoggedIn : false;
-    const claims = c ? c.claims() : null;
+  /** @internal The engine's snapshot changed. */
+  _state(claims) {
     this.#claims = claims === null ? null : Object.freeze(claims);
   }
 
   /** @internal */
-  _emit(type, error) {
-    this._refresh();
-    const event = error === undefined ? { type } : { type, error: toOidcError(error) };
+  _emit(a) {
+    const event = { type: a.type };
+    if (a.reason !== undefined) event.reason = a.reason;
+    if (a.error !== undefined) event.error = toOidcError(a.error);
     for (const listener of [...this.#listeners]) {
       try {
         listener(event);
@@ -91,8 +89,12 @@ class Oidc {
     }
   }
 
+  #call(name, args) {
+    return this.#shell.command(name, args).catch((e) => Promise.reject(toOidcError(e)));
+  }
+
   get isLoggedIn() {
-    return this.#isLoggedIn;
+    return this.#claims !== null;
   }
 
   get claims() {
@@ -100,31 +102,34 @@ class Oidc {
   }
 
   login({ redirectTo, extraAuthParams } = {}) {
-    return (async () => this.#client.login(target(redirectTo), extraAuthParams ? JSON.stringify(extraAuthParams) : undefined))().then(
-      never,
-      (e) => Promise.reject(toOidcError(e)),
-    );
+    return (async () =>
+      this.#call("login", {
+        redirectTo: target(redirectTo),
+        extraAuthParams: extraAuthParams ? JSON.stringify(extraAuthParams) : undefined,
+        href: location.href,
+      }))().then(never, (e) => Promise.reject(toOidcError(e)));
   }
 
   getTokens() {
-    return this.#client.getTokens().catch((e) => Promise.reject(toOidcError(e)));
+    return this.#call("getTokens");
   }
 
   renewTokens() {
-    return this.#client.renewTokens().catch((e) => Promise.reject(toOidcError(e)));
+    return this.#call("renewTokens");
   }
 
   getUserInfo() {
-    return this.#client.getUserInfo().catch((e) => Promise.reject(toOidcError(e)));
+    return this.#call("getUserInfo");
   }
 
   logout({ redirectTo } = {}) {
+    let p;
     try {
-      this.#client.logout(target(redirectTo));
+      p = this.#call("logout", { redirectTo: target(redirectTo) });
     } catch (e) {
       return Promise.reject(toOidcError(e));
     }
-    return never();
+    return p.then(never);
   }
 
   subscribe(listener) {
@@ -134,9 +139,20 @@ class Oidc {
       this.#listeners.delete(listener);
     };
   }
+
+  close() {
+    this.#shell.close();
+    this.#claims = null;
+    this.#listeners.clear();
+    forget(this);
+  }
 }
 
 const instances = new Map();
+
+function forget(oidc) {
+  for (const [k, v] of instances) if (v.oidc === oidc) instances.delete(k);
+}
 
 /**
  * Creates the client, or returns the one already created with the same config (React
@@ -150,27 +166,35 @@ export function createOidc(config) {
     return Promise.reject(new OidcError("invalid_config", "createOidc expects a plain configuration object"));
   }
   const existing = instances.get(key);
-  if (existing) return existing;
+  if (existing) return existing.promise;
   if (inSilentFrame) return never();
   const href = bootHref ?? (typeof location !== "undefined" ? location.href : "");
   bootHref = undefined;
-  const oidc = new Oidc();
-  const created = (async () => {
+  const entry = { oidc: null, promise: null };
+  entry.promise = (async () => {
     if (typeof window === "undefined") {
       throw new OidcError("invalid_config", "createOidc runs in a browser page");
     }
     await initWasm();
-    const client = await startClient(
-      JSON.stringify(config ?? null),
-      href,
-      (type, error) => oidc._emit(type, error),
+    let oidc;
+    const shell = new Shell(
+      (claims) => oidc._state(claims),
+      (event) => oidc._emit(event),
     );
-    oidc._attach(client);
+    oidc = new Oidc(shell);
+    entry.oidc = oidc;
+    try {
+      const { restoredVia } = await shell.start(config, href);
+      oidc.restoredVia = restoredVia;
+    } catch (e) {
+      shell.close();
+      throw e;
+    }
     return oidc;
   })().catch((e) => {
     instances.delete(key);
     throw toOidcError(e);
   });
-  instances.set(key, created);
-  return created;
+  instances.set(key, entry);
+  return entry.promise;
 }

@@ -41,6 +41,8 @@ pub struct Config {
     pub silent_timeout_ms: f64,
     /// How long one HTTP request may take.
     pub http_timeout_ms: f64,
+    /// Narrate the engine's decisions in the console (never a token).
+    pub debug: bool,
 }
 
 /// Authorization request parameters the library owns; `extraAuthParams` may not set them.
@@ -262,6 +264,11 @@ impl Config {
             extra_logout_params,
             silent_timeout_ms,
             http_timeout_ms,
+            debug: match v.get("debug") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(bad("`debug` must be true or false")),
+            },
         })
     }
 }

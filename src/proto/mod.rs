@@ -9,6 +9,7 @@ pub mod b64;
 pub mod callback;
 pub mod config;
 pub mod discovery;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod id_token;

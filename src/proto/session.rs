@@ -1,11 +1,9 @@
-//! The session: the tokens of a logged-in user, held in memory, and when to renew them.
+//! The session: the tokens of a logged-in user, held in memory (when to renew them is the
+//! engine's rule, `proto::engine`).
 
 use super::id_token::Claims;
 use super::json::ObjectWriter;
 use super::token::{Secret, TokenResponse};
-
-/// Renew this long before the access token expires.
-pub const RENEW_LEEWAY_MS: f64 = 30_000.0;
 
 /// A logged-in user's tokens. Lives only in the wasm module's memory.
 #[derive(Clone, Debug)]
@@ -67,7 +65,7 @@ impl Session {
             .is_some_and(|t| t - leeway_ms <= now_ms)
     }
 
-    /// The `Tokens` object of API.md as JSON text.
+    /// The `Tokens` object `getTokens()` resolves to, as JSON text.
     pub fn tokens_json(&self) -> String {
         let w = ObjectWriter::new()
             .str("accessToken", self.access_token.expose())
@@ -82,32 +80,6 @@ impl Session {
     }
 }
 
-/// The longest a renewal timer sleeps before it looks at the wall clock again. Timers do not
-/// run while a device sleeps; waking often enough and comparing with `Date.now()` catches up.
-pub const MAX_TIMER_MS: f64 = 30_000.0;
-
-/// When the renewal of `session` is due: `RENEW_LEEWAY_MS` before the access token expires,
-/// but never before a quarter of its life has passed, so that a token shorter than the leeway
-/// is not renewed at once, forever.
-pub fn renewal_due_at(session: &Session, received_at_ms: f64) -> Option<f64> {
-    let exp = session.access_expires_at_ms?;
-    let early = exp - RENEW_LEEWAY_MS;
-    let floor = received_at_ms + (exp - received_at_ms) / 4.0;
-    Some(if early > floor { early } else { floor })
-}
-
-/// How long the next timer should sleep: until `due`, but at most [`MAX_TIMER_MS`].
-pub fn timer_delay(due_ms: f64, now_ms: f64) -> f64 {
-    (due_ms - now_ms).clamp(0.0, MAX_TIMER_MS)
-}
-
-/// Retry delay after the `attempt`-th failed renewal (network error, timeout, 5xx): 2 s, 4 s,
-/// 8 s, ... capped at 60 s.
-pub fn backoff_ms(attempt: u32) -> f64 {
-    let exp = attempt.min(5);
-    (2_000.0 * f64::from(1u32 << exp)).min(60_000.0)
-}
-
 /// Whether `incoming`, handed over by another tab, should replace `current`: another user, or a
 /// later generation of the same session.
 pub fn is_newer(current: Option<&Session>, incoming: &Session) -> bool {
@@ -115,13 +87,6 @@ pub fn is_newer(current: Option<&Session>, incoming: &Session) -> bool {
         None => true,
         Some(cur) => cur.claims.sub != incoming.claims.sub || incoming.generation > cur.generation,
     }
-}
-
-/// Whether a renewal error is passing (retry later, keep the session) or final (the session
-/// is over): only `invalid_grant`, `login_required` and friends end a session.
-pub fn is_transient(e: &super::Error) -> bool {
-    use super::Code;
-    matches!(e.code, Code::NetworkError | Code::Timeout | Code::HttpError)
 }
 
 /// Whether two origins are the same site (scheme and registrable domain), as browsers decide

@@ -34,8 +34,8 @@ fn expiry_is_local_receive_time_plus_expires_in() {
         1_000.0,
     );
     assert_eq!(s.access_expires_at_ms, Some(301_000.0));
-    assert!(!s.expires_within(270_999.0, RENEW_LEEWAY_MS));
-    assert!(s.expires_within(271_000.0, RENEW_LEEWAY_MS));
+    assert!(!s.expires_within(270_999.0, 30_000.0));
+    assert!(s.expires_within(271_000.0, 30_000.0));
 }
 
 #[test]
@@ -87,80 +87,6 @@ fn session(expires_in: f64, received: f64) -> Session {
         expires_in: Some(expires_in),
     };
     Session::new(tr, Secret::new("id"), claims, received)
-}
-
-/// A virtual clock: runs the timer the way the browser shell does, jumping to each wake-up.
-fn wakeups_until_due(s: &Session, received: f64, start: f64) -> (u32, f64) {
-    let due = renewal_due_at(s, received).unwrap();
-    let mut now = start;
-    let mut wakeups = 0;
-    while now < due {
-        now += timer_delay(due, now);
-        wakeups += 1;
-        assert!(wakeups < 10_000, "timer never reaches the due time");
-    }
-    (wakeups, now)
-}
-
-#[test]
-fn renewal_is_due_thirty_seconds_before_expiry() {
-    let s = session(3600.0, 0.0);
-    assert_eq!(renewal_due_at(&s, 0.0), Some(3_570_000.0));
-    let (wakeups, at) = wakeups_until_due(&s, 0.0, 0.0);
-    assert_eq!(at, 3_570_000.0);
-    assert_eq!(wakeups, 119, "wakes every 30 s to look at the wall clock");
-}
-
-#[test]
-fn short_tokens_are_renewed_after_a_quarter_of_their_life_not_in_a_loop() {
-    let s = session(40.0, 1_000.0);
-    assert_eq!(
-        renewal_due_at(&s, 1_000.0),
-        Some(11_000.0),
-        "40 s token: 30 s before expiry"
-    );
-    let s = session(20.0, 1_000.0);
-    assert_eq!(
-        renewal_due_at(&s, 1_000.0),
-        Some(6_000.0),
-        "20 s token: after 5 s, not at once"
-    );
-}
-
-#[test]
-fn a_device_that_slept_past_the_due_time_renews_at_once() {
-    let s = session(300.0, 0.0);
-    // The tab slept for an hour: the next wake-up sees the wall clock past due.
-    assert_eq!(
-        timer_delay(renewal_due_at(&s, 0.0).unwrap(), 3_600_000.0),
-        0.0
-    );
-}
-
-#[test]
-fn backoff_doubles_and_caps() {
-    let delays: Vec<f64> = (0..8).map(backoff_ms).collect();
-    assert_eq!(
-        delays,
-        vec![2_000.0, 4_000.0, 8_000.0, 16_000.0, 32_000.0, 60_000.0, 60_000.0, 60_000.0]
-    );
-}
-
-#[test]
-fn only_network_faults_are_transient() {
-    use super::super::{Code, Error};
-    assert!(is_transient(&Error::new(Code::NetworkError, "x")));
-    assert!(is_transient(&Error::new(Code::HttpError, "503")));
-    assert!(!is_transient(&Error::provider(
-        "invalid_grant",
-        None,
-        "refresh"
-    )));
-    assert!(!is_transient(&Error::provider(
-        "login_required",
-        None,
-        "silent"
-    )));
 }
 
 #[test]

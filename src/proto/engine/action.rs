@@ -1,0 +1,214 @@
+//! What the engine asks the browser shell to do. Each action carries everything the shell
+//! needs to perform it; each answer the shell sends back names the action's `id`.
+
+use crate::proto::error::Error;
+use crate::proto::json::{write_str, ObjectWriter};
+
+/// An event for the app's listeners (`subscribe`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppEvent {
+    TokensChanged,
+    /// `reason`: `user` (this tab's logout), `otherTab`.
+    LoggedOut(&'static str),
+    SessionExpired(Error),
+    Error(Error),
+}
+
+/// One action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open the BroadcastChannel `channel` to the app's other tabs and listen for `online` and
+    /// `visibilitychange`.
+    Listen { channel: String },
+    /// An HTTP request: GET, or a form POST when `form` is set; `bearer` goes in the
+    /// `Authorization` header (RFC 6750 §2.1). Read at most `max` bytes of the body.
+    Fetch {
+        id: u32,
+        url: String,
+        form: Option<String>,
+        bearer: Option<String>,
+        no_cache: bool,
+        max: usize,
+    },
+    /// Stop fetch `id` (it timed out); no answer is expected any more.
+    Abort { id: u32 },
+    /// The WebCrypto digest of `text` under `hash` (`SHA-256`, ...).
+    Digest {
+        id: u32,
+        hash: &'static str,
+        text: String,
+    },
+    /// Verify `sig` (base64url) over `input` with any of `keys` (JWK JSON texts) under `alg`.
+    Verify {
+        id: u32,
+        keys: Vec<String>,
+        alg: &'static str,
+        hash: &'static str,
+        input: String,
+        sig: String,
+    },
+    /// Put `value` under `key` in sessionStorage; with an `id`, answer `stored` or `failed`.
+    Store {
+        id: Option<u32>,
+        key: String,
+        value: String,
+    },
+    /// Delete `key` from sessionStorage.
+    Remove { key: String },
+    /// Load `url` in a hidden iframe; answer with the URL its page posts back.
+    Frame { id: u32, url: String },
+    /// Remove the hidden iframe `id`.
+    CloseFrame { id: u32 },
+    /// Leave the page for `url`.
+    Navigate { url: String },
+    /// `history.replaceState` to `url` (the authorization response leaves the URL).
+    ReplaceUrl { url: String },
+    /// Send `msg` to the app's other tabs.
+    Post { msg: String },
+    /// Request the Web Lock `name` (exclusive, or shared); answer `lockGranted` once held.
+    Lock { id: u32, name: String, shared: bool },
+    /// Let go of lock `id` (held or still requested).
+    Unlock { id: u32 },
+    /// Which locks whose names start with `prefix` are held by any tab: answer `locks`.
+    QueryLocks { id: u32, prefix: String },
+    /// What the app reads synchronously changed: `claims` is JSON text, or none.
+    State { claims: Option<String> },
+    /// Tell the app's listeners.
+    Emit(AppEvent),
+    /// Settle the promise of command `cmd` (0: `createOidc` itself) with `value`, JSON text.
+    Resolve { cmd: u32, value: String },
+    /// Reject the promise of command `cmd` with `error`.
+    Reject { cmd: u32, error: Error },
+    /// A line for the console, when `debug` is on. Never holds a token.
+    Debug { msg: String },
+}
+
+/// An error as JSON: `{code, message, error?, errorDescription?}`.
+pub fn error_json(e: &Error) -> String {
+    ObjectWriter::new()
+        .str("code", e.code.as_str())
+        .str("message", &e.message)
+        .opt_str("error", e.error.as_deref())
+        .opt_str("errorDescription", e.error_description.as_deref())
+        .finish()
+}
+
+impl Action {
+    /// The action as JSON text: `{"do": kind, ...}`.
+    pub fn to_json(&self) -> String {
+        let w = |kind: &str| ObjectWriter::new().str("do", kind);
+        let id = |w: ObjectWriter, id: u32| w.num("id", f64::from(id));
+        match self {
+            Action::Listen { channel } => w("listen").str("channel", channel),
+            Action::Fetch {
+                id: i,
+                url,
+                form,
+                bearer,
+                no_cache,
+                max,
+            } => id(w("fetch"), *i)
+                .str("url", url)
+                .opt_str("form", form.as_deref())
+                .opt_str("bearer", bearer.as_deref())
+                .raw("noCache", if *no_cache { "true" } else { "false" })
+                .num("max", *max as f64),
+            Action::Abort { id: i } => id(w("abort"), *i),
+            Action::Digest { id: i, hash, text } => {
+                id(w("digest"), *i).str("hash", hash).str("text", text)
+            }
+            Action::Verify {
+                id: i,
+                keys,
+                alg,
+                hash,
+                input,
+                sig,
+            } => {
+                let mut list = String::from("[");
+                for (n, k) in keys.iter().enumerate() {
+                    if n > 0 {
+                        list.push(',');
+                    }
+                    list.push_str(k);
+                }
+                list.push(']');
+                id(w("verify"), *i)
+                    .raw("keys", &list)
+                    .str("alg", alg)
+                    .str("hash", hash)
+                    .str("input", input)
+                    .str("sig", sig)
+            }
+            Action::Store { id: i, key, value } => {
+                let w = w("store").str("key", key).str("value", value);
+                match i {
+                    Some(i) => id(w, *i),
+                    None => w,
+                }
+            }
+            Action::Remove { key } => w("remove").str("key", key),
+            Action::Frame { id: i, url } => id(w("frame"), *i).str("url", url),
+            Action::CloseFrame { id: i } => id(w("closeFrame"), *i),
+            Action::Navigate { url } => w("navigate").str("url", url),
+            Action::ReplaceUrl { url } => w("replaceUrl").str("url", url),
+            Action::Post { msg } => w("post").str("msg", msg),
+            Action::Lock {
+                id: i,
+                name,
+                shared,
+            } => id(w("lock"), *i)
+                .str("name", name)
+                .raw("shared", if *shared { "true" } else { "false" }),
+            Action::Unlock { id: i } => id(w("unlock"), *i),
+            Action::QueryLocks { id: i, prefix } => id(w("queryLocks"), *i).str("prefix", prefix),
+            Action::State { claims } => {
+                w("state").raw("claims", claims.as_deref().unwrap_or("null"))
+            }
+            Action::Emit(e) => {
+                let w = w("emit");
+                match e {
+                    AppEvent::TokensChanged => w.str("type", "tokensChanged"),
+                    AppEvent::LoggedOut(reason) => w.str("type", "loggedOut").str("reason", reason),
+                    AppEvent::SessionExpired(e) => {
+                        w.str("type", "sessionExpired").raw("error", &error_json(e))
+                    }
+                    AppEvent::Error(e) => w.str("type", "error").raw("error", &error_json(e)),
+                }
+            }
+            Action::Resolve { cmd, value } => {
+                w("resolve").num("cmd", f64::from(*cmd)).raw("value", value)
+            }
+            Action::Reject { cmd, error } => w("reject")
+                .num("cmd", f64::from(*cmd))
+                .raw("error", &error_json(error)),
+            Action::Debug { msg } => w("debug").str("msg", msg),
+        }
+        .finish()
+    }
+}
+
+/// The engine's answer to one event: the actions in order, and when to wake it next.
+pub fn output_json(actions: &[Action], wake: Option<f64>) -> String {
+    let mut out = String::from("{\"actions\":[");
+    for (i, a) in actions.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&a.to_json());
+    }
+    out.push_str("],\"wake\":");
+    match wake {
+        Some(t) => out.push_str(&crate::proto::json::number_text(t.ceil())),
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
+/// A JSON string literal.
+pub fn quote(s: &str) -> String {
+    let mut out = String::new();
+    write_str(&mut out, s);
+    out
+}

@@ -1,0 +1,282 @@
+//! What the engine is told: commands from the app and the answers of the browser shell, read
+//! strictly from the JSON text the shell sends. A malformed event is an `internal_error` that
+//! the shell throws: a wrong call fails loudly, it never falls back to a default.
+
+use crate::proto::error::{cat, Code, Error, Result};
+use crate::proto::json::{self, Value};
+
+/// A command from the app. `cmd` numbers the promise the shell holds for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `login({ redirectTo, extraAuthParams })`: a full-page redirect to the provider.
+    Login {
+        redirect_to: Option<String>,
+        extra: Vec<(String, String)>,
+        /// The page's URL now: where the user comes back to without `redirectTo`.
+        href: Option<String>,
+    },
+    /// `getTokens()`: fresh tokens, renewed first when the renewal is due.
+    GetTokens,
+    /// `renewTokens()`: a renewal now.
+    RenewTokens,
+    /// `getUserInfo()`.
+    GetUserInfo,
+    /// `logout({ redirectTo })`.
+    Logout { redirect_to: Option<String> },
+}
+
+/// Why a request or another action of the shell failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No HTTP answer: offline, DNS, refused by CORS.
+    Network,
+    /// The body grew past the size the engine allowed.
+    TooLarge,
+    /// WebCrypto threw (missing outside a secure context, or a key it cannot use).
+    Crypto,
+    /// sessionStorage refused the write.
+    Storage,
+    /// The browser refused to navigate or to change the URL.
+    Navigation,
+}
+
+/// One event. Times come beside it, as `now` in milliseconds since the epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The page loaded the library: the configuration (JSON text), the page URL as captured
+    /// before any router ran, and the `pixy-oidc:` entries of sessionStorage (logins in flight
+    /// and markers, never a token).
+    Start {
+        config: String,
+        href: String,
+        stored: Vec<(String, String)>,
+    },
+    Command {
+        cmd: u32,
+        command: Command,
+    },
+    /// The HTTP answer to fetch `id`.
+    Response {
+        id: u32,
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+        retry_after: Option<String>,
+    },
+    /// Action `id` could not be carried out.
+    Failed {
+        id: u32,
+        failure: Failure,
+        detail: String,
+    },
+    /// The digest asked for by action `id` (bytes, base64url in the JSON).
+    Digest {
+        id: u32,
+        bytes: Vec<u8>,
+    },
+    /// Whether one of the keys of verify action `id` verified the signature.
+    Verified {
+        id: u32,
+        ok: bool,
+    },
+    /// The page the hidden iframe `id` came back to (the URL its page posted).
+    FrameAnswer {
+        id: u32,
+        href: String,
+    },
+    /// The hidden iframe `id` finished loading a page (the provider's, or the answer).
+    FrameLoaded {
+        id: u32,
+    },
+    /// sessionStorage took the value of store action `id`.
+    Stored {
+        id: u32,
+    },
+    /// Lock `id` is held.
+    LockGranted {
+        id: u32,
+    },
+    /// The names of the locks held by any tab of this origin that start with the prefix of
+    /// query `id`.
+    Locks {
+        id: u32,
+        names: Vec<String>,
+    },
+    /// A message from another tab of the app.
+    Tab {
+        msg: String,
+    },
+    /// The wake-up time the engine asked for has come (or a later one: devices sleep).
+    Timer,
+    /// The browser is back online.
+    Online,
+    /// The page became visible again.
+    Visible,
+    /// `oidc.close()`.
+    Close,
+}
+
+fn bad(what: &str) -> Error {
+    Error::new(Code::InternalError, cat(&["malformed event: ", what]))
+}
+
+struct Fields<'a>(&'a Value);
+
+impl Fields<'_> {
+    fn s(&self, k: &str) -> Result<String> {
+        self.0
+            .str_member(k)
+            .map(String::from)
+            .ok_or_else(|| bad(&cat(&["`", k, "` must be a string"])))
+    }
+    fn os(&self, k: &str) -> Result<Option<String>> {
+        self.0
+            .opt_str(k)
+            .map(|o| o.map(String::from))
+            .ok_or_else(|| bad(&cat(&["`", k, "` must be a string or absent"])))
+    }
+    fn n(&self, k: &str) -> Result<f64> {
+        self.0
+            .get(k)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| bad(&cat(&["`", k, "` must be a number"])))
+    }
+    fn id(&self) -> Result<u32> {
+        let n = self.n("id")?;
+        if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 {
+            Ok(n as u32)
+        } else {
+            Err(bad("`id` must be a whole number"))
+        }
+    }
+    fn b(&self, k: &str) -> Result<bool> {
+        self.0
+            .get(k)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| bad(&cat(&["`", k, "` must be a boolean"])))
+    }
+    fn strings(&self, k: &str) -> Result<Vec<String>> {
+        let items = self
+            .0
+            .get(k)
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad(&cat(&["`", k, "` must be an array"])))?;
+        items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| bad(&cat(&["`", k, "` must hold strings"])))
+            })
+            .collect()
+    }
+}
+
+impl Event {
+    /// Reads an event: `{"type": "...", ...}`.
+    pub fn from_json(text: &str) -> Result<Event> {
+        let v = json::parse(text, "the event").map_err(|e| bad(&e.message))?;
+        let f = Fields(&v);
+        let kind = f.s("type")?;
+        Ok(match kind.as_str() {
+            "start" => {
+                let items = v
+                    .get("stored")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad("`stored` must be an array"))?;
+                let mut stored = Vec::new();
+                for item in items {
+                    match item.as_array() {
+                        Some([Value::Str(k), Value::Str(v)]) => stored.push((k.clone(), v.clone())),
+                        _ => return Err(bad("`stored` must hold [key, value] string pairs")),
+                    }
+                }
+                Event::Start {
+                    config: f.s("config")?,
+                    href: f.s("href")?,
+                    stored,
+                }
+            }
+            "command" => {
+                let n = f.n("cmd")?;
+                let cmd = if n >= 1.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 {
+                    n as u32
+                } else {
+                    return Err(bad("`cmd` must be a whole number from 1"));
+                };
+                let command = match f.s("name")?.as_str() {
+                    "login" => Command::Login {
+                        redirect_to: f.os("redirectTo")?,
+                        extra: match f.os("extraAuthParams")? {
+                            Some(text) => {
+                                crate::proto::config::string_pairs(&text, "extraAuthParams")?
+                            }
+                            None => Vec::new(),
+                        },
+                        href: f.os("href")?,
+                    },
+                    "getTokens" => Command::GetTokens,
+                    "renewTokens" => Command::RenewTokens,
+                    "getUserInfo" => Command::GetUserInfo,
+                    "logout" => Command::Logout {
+                        redirect_to: f.os("redirectTo")?,
+                    },
+                    _ => return Err(bad("unknown command")),
+                };
+                Event::Command { cmd, command }
+            }
+            "response" => {
+                let status = f.n("status")?;
+                Event::Response {
+                    id: f.id()?,
+                    status: if (0.0..=999.0).contains(&status) {
+                        status as u16
+                    } else {
+                        0
+                    },
+                    content_type: f.os("contentType")?,
+                    body: f.s("body")?,
+                    retry_after: f.os("retryAfter")?,
+                }
+            }
+            "failed" => Event::Failed {
+                id: f.id()?,
+                failure: match f.s("reason")?.as_str() {
+                    "network" => Failure::Network,
+                    "tooLarge" => Failure::TooLarge,
+                    "crypto" => Failure::Crypto,
+                    "storage" => Failure::Storage,
+                    "navigation" => Failure::Navigation,
+                    _ => return Err(bad("unknown failure reason")),
+                },
+                detail: f.os("detail")?.unwrap_or_default(),
+            },
+            "digest" => Event::Digest {
+                id: f.id()?,
+                bytes: crate::proto::b64::decode(&f.s("bytes")?)
+                    .ok_or_else(|| bad("`bytes` must be base64url"))?,
+            },
+            "verified" => Event::Verified {
+                id: f.id()?,
+                ok: f.b("ok")?,
+            },
+            "frame" => Event::FrameAnswer {
+                id: f.id()?,
+                href: f.s("href")?,
+            },
+            "frameLoaded" => Event::FrameLoaded { id: f.id()? },
+            "stored" => Event::Stored { id: f.id()? },
+            "lockGranted" => Event::LockGranted { id: f.id()? },
+            "locks" => Event::Locks {
+                id: f.id()?,
+                names: f.strings("names")?,
+            },
+            "tab" => Event::Tab { msg: f.s("msg")? },
+            "timer" => Event::Timer,
+            "online" => Event::Online,
+            "visible" => Event::Visible,
+            "close" => Event::Close,
+            _ => return Err(bad("unknown event type")),
+        })
+    }
+}
