@@ -84,3 +84,76 @@ fn writer_round_trips() {
     assert_eq!(v.get("n").unwrap().as_f64(), Some(1.5));
     assert!(v.get("missing").is_none());
 }
+
+/// `{"k0":0,"k1":1,…}` with `n` members: about 0.9 MB for 60,000.
+fn wide_object(n: usize) -> String {
+    let mut s = String::from("{");
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\"member{i}\":{i}"));
+    }
+    s.push('}');
+    s
+}
+
+#[test]
+fn wide_objects_parse_in_linear_time() {
+    // The duplicate check once compared each member with every earlier one: 60,000 members
+    // took about 20 s. The bound is generous so a busy machine does not fail it, yet far
+    // below what a quadratic check needs.
+    let text = wide_object(60_000);
+    assert!(text.len() > 900_000, "{}", text.len());
+    let start = std::time::Instant::now();
+    let v = parse(&text, "t").unwrap();
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!(v.get("member59999").unwrap().as_f64(), Some(59_999.0));
+}
+
+#[test]
+fn a_megabyte_document_parses_in_linear_time() {
+    // Over 1 MB: an array of small objects with escapes and numbers, then 40,000 members in
+    // one object (the quadratic duplicate check took seconds on that part alone).
+    let mut text = String::from("{\"issuer\":\"https://op.example\",\"list\":[");
+    for i in 0..8_000 {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            "{{\"id\":{i},\"name\":\"entry {i} \\u00e9\\n\",\"tags\":[\"a\",\"b\",1.5e3,true]}}"
+        ));
+    }
+    text.push_str("],\"wide\":");
+    text.push_str(&wide_object(40_000));
+    text.push('}');
+    assert!(text.len() > 1_000_000, "{}", text.len());
+    let start = std::time::Instant::now();
+    let v = parse(&text, "t").unwrap();
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!(v.get("list").unwrap().as_array().unwrap().len(), 8_000);
+}
+
+#[test]
+fn duplicates_are_refused_among_many_members() {
+    // A repeat of the first, a middle and the last member, appended at the end or put first:
+    // the two copies are far apart in the text.
+    for dup in [0, 30_000, 59_999] {
+        let mut text = wide_object(60_000);
+        text.pop();
+        text.push_str(&format!(",\"member{dup}\":true}}"));
+        let e = parse(&text, "t").unwrap_err();
+        assert!(e.message.contains("duplicate member name"), "{dup}");
+        let text = wide_object(60_000).replacen('{', &format!("{{\"member{dup}\":null,"), 1);
+        let e = parse(&text, "t").unwrap_err();
+        assert!(e.message.contains("duplicate member name"), "{dup}");
+    }
+    // Nested objects are checked on their own: the same name in two objects is fine.
+    assert!(parse(r#"{"a":{"a":1},"b":{"a":2}}"#, "t").is_ok());
+    assert!(parse(r#"{"a":{"x":1,"y":2,"x":3}}"#, "t").is_err());
+    // Names are compared after unescaping, as JSON.parse sees them.
+    assert!(parse(r#"{"a":1,"\u0061":2}"#, "t").is_err());
+    assert!(parse(r#"{"ab":1,"a":2,"b":3,"":4}"#, "t").is_ok());
+}
