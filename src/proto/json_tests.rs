@@ -498,3 +498,133 @@ fn random_numbers_match_serde_json_bit_for_bit() {
         }
     }
 }
+
+/// The JSON text `"\uXXXX"` (a surrogate pair beyond the BMP) for `c`, hex in either case.
+fn u_escape(c: char, upper: bool) -> String {
+    let mut units = [0u16; 2];
+    let hex: Vec<String> = c
+        .encode_utf16(&mut units)
+        .iter()
+        .map(|u| {
+            if upper {
+                format!("\\u{u:04X}")
+            } else {
+                format!("\\u{u:04x}")
+            }
+        })
+        .collect();
+    format!("\"{}\"", hex.concat())
+}
+
+#[test]
+fn string_escapes_decode_as_json_parse_decodes_them() {
+    // The two-character escapes of RFC 8259 §7.
+    for (escape, c) in [
+        ("\\\"", '"'),
+        ("\\\\", '\\'),
+        ("\\/", '/'),
+        ("\\b", '\u{8}'),
+        ("\\f", '\u{c}'),
+        ("\\n", '\n'),
+        ("\\r", '\r'),
+        ("\\t", '\t'),
+    ] {
+        let text = format!("\"a{escape}b\"");
+        assert_eq!(
+            parse(&text, "t").unwrap().as_str(),
+            Some(format!("a{c}b").as_str()),
+            "{text}"
+        );
+    }
+    // Every BMP character but the surrogates, and a spread of the others, as \u escapes: the
+    // very character, as serde_json reads it too.
+    let supplementary = (0x1_0000..=0x10_ffff)
+        .step_by(97)
+        .chain([0x1_0000, 0x10_ffff]);
+    for cp in (0..0xd800).chain(0xe000..0x1_0000).chain(supplementary) {
+        let c = char::from_u32(cp).unwrap();
+        for upper in [false, true] {
+            let text = u_escape(c, upper);
+            let ours = parse(&text, "t").unwrap();
+            assert_eq!(ours.as_str(), Some(c.to_string().as_str()), "{text}");
+            if cp % 61 == 0 {
+                let theirs: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert!(same(&ours, &theirs), "{text}");
+            }
+        }
+    }
+    // Characters written as themselves, escapes next to multi-byte UTF-8, and what JSON.parse
+    // also takes unescaped (DEL, U+2028, U+2029).
+    for text in [
+        "\"é😀\u{7f}\u{2028}\u{2029}\u{feff}\"",
+        "\"\\u00e9é\\ud83d\\ude00😀\\u0000\"",
+        "\"\\\\u0041\"",
+        "\"\\u005C\\u0022\"",
+    ] {
+        let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(same(&parse(text, "t").unwrap(), &theirs), "{text}");
+    }
+    assert_eq!(
+        parse("\"\\\\u0041\"", "t").unwrap().as_str(),
+        Some("\\u0041")
+    );
+    assert_eq!(
+        parse("\"\\u005C\\u0022\"", "t").unwrap().as_str(),
+        Some("\\\"")
+    );
+    // Refused: what JSON.parse refuses (raw control characters, unknown escapes, short or
+    // non-hex \u), and lone surrogates, which JSON.parse keeps but no `String` can hold.
+    for text in [
+        "\"\u{1f}\"",
+        "\"\t\"",
+        "\"\\a\"",
+        "\"\\x41\"",
+        "\"\\U0041\"",
+        "\"\\u004\"",
+        "\"\\u00g1\"",
+        "\"\\u+041\"",
+        "\"\\u-041\"",
+        "\"\\ud83d\"",
+        "\"\\ud83dx\"",
+        "\"\\ud83d\\u0041\"",
+        "\"\\ude00\\ud83d\"",
+        "\"\\udfff\"",
+        "\"\\",
+        "\"abc",
+    ] {
+        assert_eq!(
+            parse(text, "t").unwrap_err().code,
+            Code::InvalidResponse,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn written_strings_read_back_the_same_everywhere() {
+    let mut rng = Rng(7);
+    for _ in 0..2_000 {
+        let s: String = (0..rng.below(12))
+            .filter_map(|_| {
+                char::from_u32(match rng.below(4) {
+                    0 => rng.below(0x80) as u32,
+                    1 => rng.below(0x800) as u32,
+                    2 => rng.below(0x1_0000) as u32,
+                    _ => rng.below(0x11_0000) as u32,
+                })
+            })
+            .collect();
+        let mut text = String::new();
+        write_str(&mut text, &s);
+        assert_eq!(
+            parse(&text, "t").unwrap().as_str(),
+            Some(s.as_str()),
+            "{text:?}"
+        );
+        assert_eq!(
+            serde_json::from_str::<String>(&text).unwrap(),
+            s,
+            "{text:?}"
+        );
+    }
+}
