@@ -89,3 +89,34 @@ fn http_issuer_is_fine_on_loopback() {
     )
     .is_ok());
 }
+
+#[test]
+fn http_issuers_only_on_loopback() {
+    for issuer in [
+        "http://localhost:8080/realms/demo",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080",
+        "http://idp.localhost",
+    ] {
+        let json = format!(r#"{{"issuer":"{issuer}","clientId":"c"}}"#);
+        assert!(Config::from_json(&json, PAGE).is_ok(), "{issuer}");
+    }
+    // Names that merely start like a loopback address are anyone's to register.
+    for issuer in [
+        "http://127.evil.example",
+        "http://127.0.0.1.evil.example",
+        "http://127.0.0.1evil:8080",
+        "http://localhost.evil.example",
+        "http://127.1",
+        "http://[::2]",
+    ] {
+        let json = format!(r#"{{"issuer":"{issuer}","clientId":"c"}}"#);
+        let e = Config::from_json(&json, PAGE).unwrap_err();
+        assert_eq!(e.code, Code::InvalidConfig, "{issuer}");
+        assert!(
+            e.message.contains("must use https"),
+            "{issuer}: {}",
+            e.message
+        );
+    }
+}

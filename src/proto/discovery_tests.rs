@@ -115,3 +115,27 @@ fn entra_template_only_with_the_opt_in() {
         "https://login.microsoftonline.com/a/b/v2.0"
     ));
 }
+
+#[test]
+fn an_https_issuer_endpoint_on_a_127_lookalike_is_refused() {
+    let issuer = "https://op.example";
+    for endpoint in [
+        "http://127.attacker.example/token",
+        "http://127.0.0.1.attacker.example/token",
+        "http://localhost.attacker.example/token",
+    ] {
+        let served = doc(issuer).replace("https://op.example/token", endpoint);
+        assert!(served.contains(endpoint));
+        let e = parse(&cfg(issuer), &Response::json(200, &served)).unwrap_err();
+        assert_eq!(e.code, Code::InvalidMetadata, "{endpoint}");
+        assert!(
+            e.message.contains("must use https"),
+            "{endpoint}: {}",
+            e.message
+        );
+    }
+    // Real loopback stays allowed for development.
+    let served = doc(issuer).replace("https://op.example/token", "http://127.0.0.1:9000/token");
+    let m = parse(&cfg(issuer), &Response::json(200, &served)).unwrap();
+    assert_eq!(m.token_endpoint, "http://127.0.0.1:9000/token");
+}

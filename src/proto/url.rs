@@ -83,7 +83,8 @@ pub fn hex_value(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes a form-encoded component (`+` is a space).
+/// Decodes a form-encoded component (`+` is a space). A percent-escape is exactly `%` and two
+/// hexadecimal digits; anything else (`%+5`, `%4`, `%zz`) is an error, not a guess.
 pub fn decode(s: &str) -> Result<String> {
     let bad = || {
         Error::new(
@@ -91,26 +92,18 @@ pub fn decode(s: &str) -> Result<String> {
             "a URL parameter has a bad percent-escape",
         )
     };
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(c) = bytes.next() {
         match c {
             b'+' => out.push(b' '),
             b'%' => {
-                let lo = b.get(i + 2).and_then(|&c| hex_value(c)).ok_or_else(bad)?;
-                let hex = match b.get(i + 1) {
-                    // As `u8::from_str_radix` did: a `+` sign and one digit.
-                    Some(b'+') => lo,
-                    Some(&c) => hex_value(c).ok_or_else(bad)? * 16 + lo,
-                    None => return Err(bad()),
-                };
-                out.push(hex);
-                i += 2;
+                let hi = bytes.next().and_then(hex_value).ok_or_else(bad)?;
+                let lo = bytes.next().and_then(hex_value).ok_or_else(bad)?;
+                out.push(hi << 4 | lo);
             }
             c => out.push(c),
         }
-        i += 1;
     }
     String::from_utf8(out).map_err(|_| bad())
 }
@@ -235,10 +228,41 @@ pub fn split(url: &str) -> Option<Parts<'_>> {
     })
 }
 
-/// True for hosts that never leave the machine.
+/// True for hosts that never leave the machine, where plain http is acceptable: `localhost`;
+/// names under `.localhost` (RFC 6761 §6.3 reserves them for loopback, and browsers resolve
+/// them there and treat them as potentially trustworthy, as they do `localhost`); `[::1]`; and
+/// IPv4 literals in 127.0.0.0/8.
+///
+/// Only the plain dotted quad counts: four decimal numbers 0-255 without leading zeros. A
+/// browser also reads `127.1`, `2130706433` or `0x7f.0.0.1` as 127.0.0.1, but nobody configures
+/// those, and reading them as "not loopback" only ever refuses http, never allows it. Anything
+/// else merely starting with `127.` (`127.evil.example`) is a name anyone can register.
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h == "[::1]" || h.starts_with("127.")
+    h == "localhost"
+        || h.strip_suffix(".localhost").is_some_and(is_dns_name)
+        || h == "[::1]"
+        || is_ipv4_loopback(&h)
+}
+
+/// Dot-separated labels of letters, digits and hyphens, none empty.
+fn is_dns_name(s: &str) -> bool {
+    pieces(s, b'.')
+        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// `127.a.b.c`, each of a, b, c a decimal number 0-255 written without leading zeros.
+fn is_ipv4_loopback(h: &str) -> bool {
+    let mut octets = pieces(h, b'.');
+    let first = octets.next() == Some("127");
+    let rest = octets.by_ref().take(3).filter(|o| is_octet(o)).count() == 3;
+    first && rest && octets.next().is_none()
+}
+
+fn is_octet(o: &str) -> bool {
+    let digits = !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = o.len() > 1 && o.starts_with('0');
+    digits && !leading_zero && o.bytes().fold(0u32, |a, b| a * 10 + u32::from(b - b'0')) <= 255
 }
 
 /// Resolves `redirectTo` (absolute, or a path starting with a single `/`) against the app's

@@ -104,3 +104,89 @@ fn removes_response_params_only() {
         "http://a/cb"
     );
 }
+
+#[test]
+fn percent_escapes_are_exactly_two_hex_digits() {
+    assert_eq!(decode("%41%4a%4A%7e%00").unwrap(), "AJJ~\0");
+    assert_eq!(decode("100%25").unwrap(), "100%");
+    assert_eq!(decode("%2B+%20").unwrap(), "+  ");
+    assert_eq!(decode("%e2%82%ac").unwrap(), "€");
+    // `%+5` once read as byte 0x05, as `u8::from_str_radix("+5", 16)` reads it.
+    for bad in [
+        "%+5", "%-5", "% 5", "%5", "%", "a%", "%%", "%%41", "%5+", "%0x", "%x0", "%g0", "%ab%c",
+        "%C3%28", "%ff",
+    ] {
+        let e = decode(bad).unwrap_err();
+        assert_eq!(e.code, Code::InvalidResponse, "{bad}");
+    }
+    assert!(parse_query("code=%+5&state=s").is_err());
+}
+
+#[test]
+fn loopback_means_localhost_or_a_127_dotted_quad_or_ipv6_one() {
+    for host in [
+        "localhost",
+        "LOCALHOST",
+        "LocalHost",
+        "app.localhost",
+        "a-b.c.localhost",
+        "127.0.0.1",
+        "127.1.2.3",
+        "127.255.255.254",
+        "127.255.255.255",
+        "127.0.0.0",
+        "[::1]",
+    ] {
+        assert!(is_loopback_host(host), "{host}");
+    }
+    for host in [
+        "127.evil.example",
+        "127.0.0.1.evil.example",
+        "127.0.0.1evil",
+        "127.0.0.1.",
+        "127.0.0.",
+        "127.0.0",
+        "127.1",
+        "127.0.1",
+        "127",
+        "127.",
+        "0x7f.0.0.1",
+        "0177.0.0.1",
+        "127.0.0.01",
+        "127.00.0.1",
+        "127.0.0.256",
+        "127.0.0.1000",
+        "127.0.0.-1",
+        "127.0.0.+1",
+        "127.0.0.1.1",
+        "128.0.0.1",
+        "10.0.0.1",
+        "2130706433",
+        "[::2]",
+        "[::1]x",
+        "[0:0:0:0:0:0:0:2]",
+        "localhost.evil.example",
+        "evil-localhost",
+        "evillocalhost",
+        ".localhost",
+        "a..localhost",
+        "a_b.localhost",
+        "localhost.",
+        "",
+    ] {
+        assert!(!is_loopback_host(host), "{host}");
+    }
+    // Through `split`: the host of a URL with a port, userinfo being refused already.
+    assert!(is_loopback_host(
+        split("http://127.0.0.1:8080/x").unwrap().host()
+    ));
+    assert!(is_loopback_host(
+        split("http://[::1]:8080/x").unwrap().host()
+    ));
+    assert!(!is_loopback_host(
+        split("http://127.evil.example:8080/x").unwrap().host()
+    ));
+    assert!(!is_loopback_host(
+        split("http://127.0.0.1.nip.io/x").unwrap().host()
+    ));
+}
