@@ -359,6 +359,7 @@ describe("example apps against the local provider", { timeout: 300_000 }, () => 
           // React starts the app again (logged out); then the user logs in.
           await byTestId(page, "login").click({ timeout: STEP });
         }
+        await page.waitForURL((u) => u.href.startsWith(provider.issuer), { timeout: STEP });
         await signInAtProvider(page, provider, app, `${name}-retry`);
         await expectStatus(page, "logged in");
         assert.equal(await byTestId(page, "error").count(), 0, "the error stays after a good login");
@@ -374,9 +375,12 @@ describe("example apps against the local provider", { timeout: 300_000 }, () => 
     }, async () => {
       await withApp(name, async ({ page, app, provider, base, errors }) => {
         await page.goto(`${app.origin}${base}profile?tab=1`, { timeout: STEP });
-        await page.waitForURL((u) => u.href.startsWith(provider.issuer) && u.pathname.startsWith("/interaction/"), {
-          timeout: STEP,
-        });
+        await page
+          .waitForURL((u) => u.href.startsWith(provider.issuer) && u.pathname.startsWith("/interaction/"), { timeout: STEP })
+          .catch((e) => {
+            e.message = `no login form: the tab ended on ${page.url()} (${provider.authRequests.length} authorization requests, prompts ${provider.authRequests.map((r) => r.params.prompt ?? "-")})\n${e.message}`;
+            throw e;
+          });
         await signInAtProvider(page, provider, app, `${name}-deep`);
         await byTestId(page, "protected").waitFor({ state: "visible", timeout: STEP });
         const url = new URL(page.url());
