@@ -14,7 +14,7 @@ import { assertBuilt, createConsumer, repoRoot, viteBuild } from "../pkg/support
 import { createApiMe } from "../../www/api/me.mjs";
 import { startDev } from "../../scripts/dev.mjs";
 import os from "node:os";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 
 // After a reload the tokens (memory only) are gone. Until silent session restore lands, the app
 // comes back logged out; flip this to true when createOidc restores the provider session.
@@ -581,4 +581,127 @@ describe("the demo page (www/index.html) under npm start: every API call, the ev
     assert.equal(await text("error-code"), "");
     assert.deepEqual(errors.map(String), []);
   });
+});
+
+/** The README's code block whose first line is `first` (e.g. "// main.jsx"), exactly as written. */
+async function readmeSnippet(first) {
+  const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/```(?:jsx|js|vue)\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const found = blocks.filter((b) => b.startsWith(`${first}\n`) || b.startsWith(`${first} `) || b.startsWith(`${first}:`));
+  assert.equal(found.length, 1, `one README block starting with ${first}`);
+  return found[0];
+}
+
+/** The README's example provider, swapped for the local one (the only change to the snippets). */
+function pointAt(code, issuer, clientId) {
+  assert.ok(code.includes('issuer: "https://idp.example.com/realms/demo"') && code.includes('clientId: "spa"'));
+  return code.replace('issuer: "https://idp.example.com/realms/demo"', `issuer: ${JSON.stringify(issuer)}`).replace('clientId: "spa"', `clientId: ${JSON.stringify(clientId)}`);
+}
+
+describe("the README's React and Vue snippets, as written, against the local provider", { timeout: 300_000 }, () => {
+  let consumer;
+  before(async () => {
+    assertBuilt();
+    consumer = await createConsumer();
+    await consumer.linkFrameworks();
+  });
+  after(() => consumer?.close());
+
+  for (const name of ["react", "vue"]) {
+    test(`${name}: log in on the protected page, call the API, log out from it, deny a login and try again`, async () => {
+      // The provider first: the snippets name its issuer. The app's port comes later, so the
+      // host listens first and the provider registers its origin.
+      const app = await startAppHost({ dist: path.join(consumer.dir, `readme-${name}-dist`) });
+      const provider = await startProvider({
+        quiet: true,
+        clients: [{ client_id: "readme", redirect_uris: [`${app.origin}/`], post_logout_redirect_uris: [`${app.origin}/`] }],
+      });
+      const browser = await launchBrowser();
+      try {
+        app.setConfig({ issuer: provider.issuer, clientId: "readme" });
+        const dir = path.join(consumer.dir, `readme-${name}`);
+        await mkdir(path.join(dir, "src", "pages"), { recursive: true });
+        const entry = name === "react" ? "src/main.jsx" : "src/main.js";
+        await writeFile(
+          path.join(dir, "index.html"),
+          `<!DOCTYPE html><meta charset="utf-8"><div id="${name === "react" ? "root" : "app"}"></div><script type="module" src="/${entry}"></script>`,
+        );
+        if (name === "react") {
+          await writeFile(path.join(dir, entry), pointAt(await readmeSnippet("// main.jsx"), provider.issuer, "readme"));
+          await writeFile(
+            path.join(dir, "vite.config.js"),
+            `export default { oxc: { jsx: { runtime: "automatic", importSource: "react" } }, logLevel: "warn" };\n`,
+          );
+        } else {
+          await writeFile(path.join(dir, entry), pointAt(await readmeSnippet("// main.js"), provider.issuer, "readme"));
+          await writeFile(path.join(dir, "src/App.vue"), await readmeSnippet("<!-- App.vue -->"));
+          await writeFile(path.join(dir, "src/pages/Profile.vue"), await readmeSnippet("<!-- pages/Profile.vue"));
+          await writeFile(path.join(dir, "src/pages/Home.vue"), await readmeSnippet("<!-- pages/Home.vue -->"));
+          await writeFile(
+            path.join(dir, "vite.config.js"),
+            `import vue from "@vitejs/plugin-vue";\nexport default { plugins: [vue()], logLevel: "warn" };\n`,
+          );
+        }
+        await viteBuild(dir, path.join(consumer.dir, `readme-${name}-dist`));
+
+        const page = await browser.context.newPage();
+        const errors = watchErrors(page);
+        const logged = [];
+        page.on("console", (m) => m.type() === "log" && logged.push(m.text()));
+        const button = (label) => page.getByRole("button", { name: label, exact: true });
+        const user = `readme-${name}`;
+
+        await page.goto(`${app.origin}/`, { timeout: STEP });
+        await button("Log in").waitFor({ timeout: STEP });
+        await page.getByRole("link", { name: "Profile" }).click({ timeout: STEP });
+        await page.waitForURL((u) => u.href.startsWith(provider.issuer), { timeout: STEP });
+        await signInAtProvider(page, provider, app, user);
+        await page
+          .getByText(`Hello ${user}`)
+          .waitFor({ timeout: STEP })
+          .catch(async (e) => {
+            e.message = `at ${page.url()} the page says: ${await page.locator("body").innerText().catch(() => "?")}\n${e.message}`;
+            throw e;
+          });
+        assert.equal(new URL(page.url()).pathname, "/profile");
+
+        await button("Call the API").click({ timeout: STEP });
+        await until(() => logged.some((t) => t.includes(user)), "the API's answer in the console");
+        assert.equal(app.apiCalls.at(-1).hasToken, true);
+
+        // Log out on the protected page: the user ends up logged out, not logged in again.
+        const before = provider.endSessions.length;
+        const authBefore = provider.authRequests.length;
+        await button("Log out").click({ timeout: STEP });
+        await until(() => provider.endSessions.length > before && provider.endSessions.at(-1).ended, "the provider's end_session");
+        await page.waitForURL((u) => u.origin === app.origin, { timeout: STEP });
+        await button("Log in").waitFor({ timeout: STEP });
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.ok(await button("Log in").isVisible(), "logged in again after the logout");
+        const interactive = provider.authRequests.slice(authBefore).filter((r) => r.params.prompt !== "none");
+        assert.deepEqual(interactive, [], "a login was started after the logout");
+
+        // Deny at the provider: the error, a way to try again, no uncaught error.
+        await button("Log in").click({ timeout: STEP });
+        await page.locator('button[name="deny"]').click({ timeout: STEP });
+        await page.waitForURL((u) => u.origin === app.origin, { timeout: STEP });
+        const alert = page.getByRole("alert");
+        await alert.waitFor({ timeout: STEP });
+        assert.match(await alert.innerText(), /denied/i);
+        assert.ok(await page.getByRole("link", { name: "Home" }).isVisible(), "the navigation is gone");
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(errors.map(String), [], "uncaught errors or unhandled rejections");
+        await button("Try again").click({ timeout: STEP });
+        if (name === "react") await button("Log in").click({ timeout: STEP });
+        await page.waitForURL((u) => u.href.startsWith(provider.issuer), { timeout: STEP });
+        await signInAtProvider(page, provider, app, user);
+        await button("Log out").waitFor({ timeout: STEP });
+        assert.deepEqual(errors.map(String), []);
+      } finally {
+        await browser.close();
+        await provider.close();
+        await app.close();
+      }
+    });
+  }
 });
