@@ -480,6 +480,7 @@ describe("npm start (scripts/dev.mjs): every page on one origin", { timeout: 300
           assert.equal(await page.locator(`[data-testid="site-nav"] a[href="${other.path}"]`).count(), 1, `no link to ${other.path}`);
         }
         await page.locator(p.login ?? '[data-testid="login"]').click({ timeout: STEP });
+        await page.waitForURL((u) => u.href.startsWith(dev.provider.issuer), { timeout: STEP });
         await signInAtProvider(page, dev.provider, app(), user);
         await until(async () => (await status())?.trim() === "logged in", `${p.path} logged in`);
         assert.equal(new URL(page.url()).pathname, p.path);
@@ -529,6 +530,7 @@ describe("the demo page (www/index.html) under npm start: every API call, the ev
     assert.match(await text("restored-via"), /\S/);
 
     await page.click("#login");
+    await page.waitForURL((u) => u.href.startsWith(dev.provider.issuer), { timeout: STEP });
     await signInAtProvider(page, dev.provider, { origin: dev.origin }, "demo-user");
     await page.waitForSelector("body[data-ready='1']", { state: "attached", timeout: STEP });
     await until(async () => (await text("status")) === "logged in", "logged in");
