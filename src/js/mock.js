@@ -87,12 +87,12 @@ export function createMockOidc(options = {}) {
     emit({ type: "tokensChanged" });
   }
 
-  function signOut(type) {
+  function signOut(event) {
     const was = isLoggedIn;
     isLoggedIn = false;
     claims = null;
     tokens = null;
-    if (was || type === "loggedOut") emit({ type });
+    if (was || event.type === "loggedOut") emit(event);
   }
 
   const mock = {
@@ -108,10 +108,10 @@ export function createMockOidc(options = {}) {
       if (!isLoggedIn) signIn();
       return never();
     },
-    /** Logs out at once, emits `loggedOut`, and never settles, like a redirect. */
+    /** Logs out at once, emits `loggedOut` (reason "user"), and never settles, like a redirect. */
     logout(logoutOptions = {}) {
       options.onLogout?.(logoutOptions);
-      signOut("loggedOut");
+      signOut({ type: "loggedOut", reason: "user" });
       return never();
     },
     getTokens() {
@@ -143,7 +143,7 @@ export function createMockOidc(options = {}) {
     },
     /** Ends the session as the provider would: logged out, `sessionExpired` emitted. */
     expireSession() {
-      signOut("sessionExpired");
+      signOut({ type: "sessionExpired" });
     },
     /** Emits an `error` event (a MockOidcError with this code unless an error is given). */
     emitError(errorOrCode = "network_error") {

@@ -8,8 +8,12 @@ type LogoutOptions = NonNullable<Parameters<Oidc["logout"]>[0]>;
 export type OidcProviderProps = {
   /** Shown while the instance is being created (callback handling, session restore). */
   fallback?: ReactNode;
-  /** Shown when createOidc rejects; without it the error goes to the nearest error boundary. */
-  errorFallback?: ReactNode | ((error: OidcError) => ReactNode);
+  /**
+   * Shown when createOidc rejects (e.g. a login denied at the provider); without it the error
+   * goes to the nearest error boundary. `retry()` calls createOidc again (the URL no longer
+   * holds the failed response, so the app then starts, logged out).
+   */
+  errorFallback?: ReactNode | ((error: OidcError, retry: () => void) => ReactNode);
   children?: ReactNode;
 } & (
   | {
@@ -54,7 +58,10 @@ export interface RequireLoginProps {
   children?: ReactNode;
 }
 
-/** Renders its children for a logged-in user; otherwise starts one login. */
+/**
+ * Renders its children for a logged-in user; otherwise starts one login (back to the current
+ * URL), except after a logout the user asked for, which is leaving the page.
+ */
 export declare function RequireLogin(props: RequireLoginProps): ReactNode;
 
 /** Wraps a component in <RequireLogin>. */

@@ -4,6 +4,10 @@
 // instances are shared per configuration (one createOidc call per config for the whole page), the
 // store subscribes once per instance, and a login started for an instance is not started again
 // until that instance reports a change.
+//
+// A logout the user asked for drops the tokens before the page leaves for the provider's
+// end-session endpoint. <RequireLogin> then sees nobody logged in; it must not start a login,
+// whose navigation would cancel the logout's (and the user would be back, logged in).
 import {
   createContext,
   createElement,
@@ -40,12 +44,30 @@ function obtain(config) {
 
 /** Instances with a login under way (a real login leaves the page; the mock flips at once). */
 let loginsInFlight = new WeakSet();
+/**
+ * Instances logged out by the user (through useOidc().logout, or a `loggedOut` event with
+ * `reason: "user"`): a real logout is leaving the page for the provider, and no <RequireLogin>
+ * may start a login until somebody logs in again (or the logout fails).
+ */
+let userLoggedOut = new WeakSet();
 // Back from the provider's page into a page restored from the back/forward cache: that login
-// is over, and the next protected route or login button must be able to start another.
+// or logout is over, and the next protected route or login button must be able to start another.
 if (typeof addEventListener === "function") {
   addEventListener("pageshow", (event) => {
-    if (event.persisted) loginsInFlight = new WeakSet();
+    if (event.persisted) {
+      loginsInFlight = new WeakSet();
+      userLoggedOut = new WeakSet();
+    }
   });
+}
+
+/** Calls a function that returns a promise; a synchronous throw becomes a rejection. */
+function attempt(f) {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** oidc -> external store for useSyncExternalStore. */
@@ -58,7 +80,14 @@ function storeFor(oidc) {
   const actions = {
     oidc,
     login: (options) => oidc.login(options),
-    logout: (options) => oidc.logout(options),
+    logout: (options) => {
+      userLoggedOut.add(oidc);
+      return attempt(() => oidc.logout(options)).catch((e) => {
+        // The page did not leave: protected content may ask for a login again.
+        userLoggedOut.delete(oidc);
+        throw e;
+      });
+    },
     getTokens: () => oidc.getTokens(),
     renewTokens: () => oidc.renewTokens(),
     getUserInfo: () => oidc.getUserInfo(),
@@ -69,6 +98,8 @@ function storeFor(oidc) {
   // One subscription per instance for the page's lifetime: instances are long-lived singletons.
   oidc.subscribe((event) => {
     loginsInFlight.delete(oidc);
+    if (event.type === "tokensChanged") userLoggedOut.delete(oidc);
+    else if (event.type === "loggedOut" && event.reason === "user") userLoggedOut.add(oidc);
     const error = event.type === "error" ? event.error ?? null : event.type === "tokensChanged" ? null : snapshot.error;
     const expired = event.type === "sessionExpired" || (snapshot.sessionExpired && event.type === "error");
     snapshot = snap(error, expired);
@@ -93,13 +124,16 @@ function storeFor(oidc) {
  * Makes an Oidc instance available to useOidc() below it. Give either `config` (createOidc is
  * called once per configuration, however often this renders or mounts) or `oidc` (an instance,
  * e.g. from createMockOidc(), or a promise of one). Renders `fallback` until the instance is
- * ready; if createOidc rejects, renders `errorFallback` (a node, or a function of the error), or
- * throws the OidcError to the nearest error boundary.
+ * ready; if createOidc rejects (e.g. the user denied the login at the provider), renders
+ * `errorFallback` (a node, or a function of the error and `retry`, which calls createOidc again:
+ * the URL no longer holds the failed response, so the app then starts logged out), or throws
+ * the OidcError to the nearest error boundary.
  */
 export function OidcProvider({ config, oidc, fallback = null, errorFallback, children }) {
   if (oidc == null && config == null) throw new TypeError("<OidcProvider> needs a `config` or an `oidc` prop");
   const ready = isOidc(oidc) ? oidc : null;
-  const key = ready ? null : oidc ?? configKey(config);
+  const [attempts, setAttempts] = useState(0);
+  const key = ready ? null : oidc ?? `${attempts}:${configKey(config)}`;
   const [state, setState] = useState({ key: null, oidc: null, error: null });
 
   useEffect(() => {
@@ -121,7 +155,8 @@ export function OidcProvider({ config, oidc, fallback = null, errorFallback, chi
   if (!current) {
     if (state.key === key && state.error) {
       if (errorFallback === undefined) throw state.error;
-      return typeof errorFallback === "function" ? errorFallback(state.error) : errorFallback;
+      const retry = () => setAttempts((n) => n + 1);
+      return typeof errorFallback === "function" ? errorFallback(state.error, retry) : errorFallback;
     }
     return fallback;
   }
@@ -146,14 +181,15 @@ function currentPath() {
 
 /**
  * Renders `children` only for a logged-in user. Otherwise renders `fallback` and starts one
- * login (back to the current URL unless `loginOptions.redirectTo` says otherwise).
+ * login (back to the current URL unless `loginOptions.redirectTo` says otherwise), except after
+ * a logout the user asked for: that logout is leaving the page, and a login would cancel it.
  */
 export function RequireLogin({ children, fallback = null, loginOptions }) {
   const { oidc, isLoggedIn } = useOidc();
   const [error, setError] = useState(null);
   useEffect(() => {
     // Read live: under StrictMode the second run still sees this render's `isLoggedIn`.
-    if (isLoggedIn || oidc.isLoggedIn || loginsInFlight.has(oidc)) return;
+    if (isLoggedIn || oidc.isLoggedIn || loginsInFlight.has(oidc) || userLoggedOut.has(oidc)) return;
     loginsInFlight.add(oidc);
     let result;
     try {

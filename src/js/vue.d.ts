@@ -7,8 +7,18 @@ type LogoutOptions = NonNullable<Parameters<Oidc["logout"]>[0]>;
 
 /** The plugin's state: read-only refs that follow the Oidc events, and the Oidc functions. */
 export interface OidcState {
-  /** Settles when createOidc does: install the router after it, so it sees the cleaned URL. */
+  /**
+   * Settles when createOidc does: install the router after it, so it sees the cleaned URL. It
+   * rejects when the start fails (e.g. a login denied at the provider): `error` then says why.
+   * After retry(), the promise of the new start.
+   */
   readonly ready: Promise<Oidc>;
+  /**
+   * After a failed start from a config, calls createOidc again (the URL is clean by now) and
+   * returns the new `ready`; otherwise returns `ready`. The functions below and the login guard
+   * call it for you.
+   */
+  retry(): Promise<Oidc>;
   readonly oidc: ComputedRef<Oidc | null>;
   readonly isReady: ComputedRef<boolean>;
   readonly isLoggedIn: ComputedRef<boolean>;
@@ -17,7 +27,7 @@ export interface OidcState {
   readonly error: ComputedRef<OidcError | null>;
   /** True after a `sessionExpired` event, until the next login or logout. */
   readonly sessionExpired: ComputedRef<boolean>;
-  /** The functions wait for `ready`. */
+  /** The functions wait for `ready` (retrying a failed start first). */
   login(options?: LoginOptions): Promise<never>;
   logout(options?: LogoutOptions): Promise<never>;
   getTokens(): Promise<Tokens>;
@@ -55,6 +65,6 @@ export interface LoginGuardOptions {
 
 /** `router.beforeEach(createLoginGuard(plugin))`: protected routes need a logged-in user. */
 export declare function createLoginGuard(
-  plugin: { readonly ready: Promise<Oidc> },
+  plugin: { readonly ready: Promise<Oidc>; retry?(): Promise<Oidc> },
   options?: LoginGuardOptions,
 ): (to: GuardedRoute) => Promise<boolean>;

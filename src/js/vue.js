@@ -1,7 +1,12 @@
 // pixy-oidc/vue: createOidcPlugin(), useOidc() and createLoginGuard() for vue-router.
 //
 // The plugin starts createOidc as soon as it is created, so that the authorization response is
-// taken out of the URL before the router reads it: install the router after `plugin.ready`.
+// taken out of the URL before the router reads it: install the router after `plugin.ready`
+// settles (it rejects when the start fails, e.g. a login denied at the provider; the app should
+// still start and show `error`).
+//
+// A logout the user asked for drops the tokens before the page leaves for the provider; until
+// it has left, the guard starts no login (its navigation would cancel the logout's).
 import { computed, inject, ref, shallowRef } from "vue";
 import { createOidc } from "./index.js";
 
@@ -13,11 +18,19 @@ const isOidc = (x) =>
 
 /** Instances with a login under way (a real login leaves the page; the mock flips at once). */
 let loginsInFlight = new WeakSet();
+/**
+ * Instances logged out by the user (plugin.logout, or a `loggedOut` event with `reason: "user"`):
+ * no guard starts a login for them until somebody logs in again or the logout fails.
+ */
+let userLoggedOut = new WeakSet();
 // Back from the provider's page into a page restored from the back/forward cache: that login
-// is over, and the next protected route or login button must be able to start another.
+// or logout is over, and the next protected route or login button must be able to start another.
 if (typeof addEventListener === "function") {
   addEventListener("pageshow", (event) => {
-    if (event.persisted) loginsInFlight = new WeakSet();
+    if (event.persisted) {
+      loginsInFlight = new WeakSet();
+      userLoggedOut = new WeakSet();
+    }
   });
 }
 
@@ -59,6 +72,8 @@ export function createOidcPlugin(source) {
     sync();
     oidc.subscribe((event) => {
       loginsInFlight.delete(oidc);
+      if (event.type === "tokensChanged") userLoggedOut.delete(oidc);
+      else if (event.type === "loggedOut" && event.reason === "user") userLoggedOut.add(oidc);
       sync();
       if (event.type === "error") error.value = event.error ?? null;
       else if (event.type === "tokensChanged") error.value = null;
@@ -70,21 +85,44 @@ export function createOidcPlugin(source) {
   }
 
   let ready;
-  if (isOidc(source)) {
-    ready = Promise.resolve(attach(source));
-  } else {
+  let failed = false;
+  function start() {
+    if (isOidc(source)) return Promise.resolve(attach(source));
     const pending = typeof source.then === "function" ? Promise.resolve(source) : createOidc(source);
-    ready = pending.then(attach, (e) => {
-      error.value = e;
-      throw e;
-    });
+    const p = pending.then(
+      (oidc) => {
+        failed = false;
+        // A retry that worked: the failed start's error is over.
+        error.value = null;
+        return attach(oidc);
+      },
+      (e) => {
+        failed = true;
+        error.value = e;
+        throw e;
+      },
+    );
     // The rejection is reported through `error`; whoever awaits `ready` still sees it.
-    ready.catch(() => {});
+    p.catch(() => {});
+    return p;
+  }
+  ready = start();
+
+  /** `ready`, or after a failed start from a config, a new start (the URL is clean by now). */
+  function retry() {
+    if (failed && !isOidc(source) && typeof source.then !== "function") {
+      failed = false;
+      ready = start();
+    }
+    return ready;
   }
 
-  const withOidc = (f) => async (arg) => f(await ready, arg);
+  const withOidc = (f) => async (arg) => f(await retry(), arg);
   const state = {
-    ready,
+    get ready() {
+      return ready;
+    },
+    retry,
     oidc: computed(() => instance.value),
     isReady: computed(() => instance.value !== null),
     isLoggedIn: computed(() => isLoggedIn.value),
@@ -92,17 +130,29 @@ export function createOidcPlugin(source) {
     error: computed(() => error.value),
     sessionExpired: computed(() => sessionExpired.value),
     login: withOidc((o, options) => o.login(options)),
-    logout: withOidc((o, options) => o.logout(options)),
+    logout: withOidc((o, options) => {
+      userLoggedOut.add(o);
+      let result;
+      try {
+        result = Promise.resolve(o.logout(options));
+      } catch (e) {
+        result = Promise.reject(e);
+      }
+      return result.catch((e) => {
+        // The page did not leave: protected routes may ask for a login again.
+        userLoggedOut.delete(o);
+        throw e;
+      });
+    }),
     getTokens: withOidc((o) => o.getTokens()),
     renewTokens: withOidc((o) => o.renewTokens()),
     getUserInfo: withOidc((o) => o.getUserInfo()),
   };
-  return Object.freeze({
-    ...state,
-    install(app) {
-      app.provide(oidcKey, state);
-    },
-  });
+  const plugin = Object.defineProperties({}, Object.getOwnPropertyDescriptors(state));
+  plugin.install = (app) => {
+    app.provide(oidcKey, state);
+  };
+  return Object.freeze(plugin);
 }
 
 /**
@@ -119,7 +169,9 @@ export function useOidc() {
  * A vue-router navigation guard: `router.beforeEach(createLoginGuard(plugin))`. Routes with
  * `meta.requiresLogin` (on the route or a parent) wait for the plugin to be ready and, when
  * nobody is logged in, start a login that comes back to the route. Pass `router` when the history
- * has a base, so the return URL includes it.
+ * has a base, so the return URL includes it. After a failed start (a denied login, say), a
+ * protected route starts createOidc again, then the login. While a logout the user asked for is
+ * leaving the page, protected routes are refused without a login.
  */
 export function createLoginGuard(plugin, options = {}) {
   const isProtected =
@@ -128,11 +180,12 @@ export function createLoginGuard(plugin, options = {}) {
     if (!isProtected(to)) return true;
     let oidc;
     try {
-      oidc = await plugin.ready;
+      oidc = await (typeof plugin.retry === "function" ? plugin.retry() : plugin.ready);
     } catch {
       return false;
     }
     if (oidc.isLoggedIn) return true;
+    if (userLoggedOut.has(oidc)) return false;
     const redirectTo = options.router ? options.router.resolve(to.fullPath).href : to.fullPath;
     startLogin(oidc, { ...options.loginOptions, redirectTo });
     // A real login leaves the page, so the navigation is cancelled; the mock logs in at once.

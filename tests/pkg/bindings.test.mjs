@@ -105,11 +105,25 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
       assert.equal(r.secret, null);
     });
 
-    test("<RequireLogin> with the mock: logs in at once, and again after a logout", async () => {
+    test("<RequireLogin> with the mock: logs in at once; after a logout, not until the user logs in", async () => {
       const r = await fx.run("requireLoginWithMock");
       assert.equal(r.first, "secret");
+      assert.equal(r.afterLogout, "redirecting");
+      assert.equal(r.loginsAfterLogout, 1, "a logout the user asked for starts no login");
       assert.equal(r.second, "secret");
-      assert.deepEqual(r.logins, ["/mocked", "/mocked"]);
+      assert.deepEqual(r.logins, ["/mocked", "/again"]);
+    });
+
+    test("<RequireLogin> starts no login after a logout on a protected page (binding's logout, or reason user)", async () => {
+      const r = await fx.run("requireLoginAfterLogoutOnProtectedPage");
+      assert.equal(r.before, "secret");
+      assert.deepEqual(r.viaBinding, { calls: 0, fallback: "redirecting" });
+      assert.deepEqual(r.viaEvent, { calls: 0, fallback: "redirecting" });
+    });
+
+    test("errorFallback gets retry(), which calls createOidc again", async () => {
+      const r = await fx.run("errorFallbackRetry");
+      assert.deepEqual(r, { shown: "provider_error", status: "out", createOidcCalls: 2 });
     });
 
     test("a rejected createOidc goes to errorFallback, or to the error boundary", async () => {
@@ -167,6 +181,22 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
         { extraAuthParams: { prompt: "login" }, redirectTo: "/base/area/inner?q=1" },
         { extraAuthParams: { prompt: "login" }, redirectTo: "/base/area" },
       ]);
+    });
+
+    test("createLoginGuard starts no login after a logout the user asked for", async () => {
+      const r = await fx.run("guardAfterLogout");
+      assert.deepEqual(r, { before: "/area", after: "/", logins: 0 });
+    });
+
+    test("after a failed start, a protected route starts createOidc again, then the login", async () => {
+      const r = await fx.run("guardRetriesFailedStart");
+      assert.deepEqual(r, {
+        first: "access_denied",
+        unhandled: 0,
+        calls: 2,
+        logins: [{ redirectTo: "/area" }],
+        errorAfter: null,
+      });
     });
 
     test("createLoginGuard with the mock: logs in and lets the navigation through", async () => {

@@ -2,7 +2,9 @@
 import { defineConfig } from "vite";
 import { apiMePlugin } from "../api/me.mjs";
 
+// Served under /react/ (next to the demo, /vue/ and the script-tag page on one origin).
 export default defineConfig({
+  base: "/react/",
   plugins: [apiMePlugin()],
   oxc: { jsx: { runtime: "automatic", importSource: "react" } },
   server: { port: 5173, strictPort: true },

@@ -1,6 +1,11 @@
 import { useEffect, useState } from "react";
 import { RequireLogin, useOidc } from "pixy-oidc/react";
 
+// The app lives under Vite's base (/react/); its routes are "" (home) and "profile" below it.
+const BASE = import.meta.env.BASE_URL;
+const HOME = BASE;
+const PROFILE = `${BASE}profile`;
+
 // A router in a dozen lines, so the demo needs nothing but React.
 function usePath() {
   const [path, setPath] = useState(location.pathname);
@@ -32,6 +37,57 @@ function Link({ to, path, navigate, children, ...rest }) {
   );
 }
 
+/** The other pages served next to this app (npm start serves them all on one origin). */
+export function SiteNav() {
+  const pages = [
+    ["/", "Demo"],
+    ["/react/", "React"],
+    ["/vue/", "Vue"],
+    ["/script-tag.html", "Script tag"],
+  ];
+  return (
+    <nav className="site-nav" data-testid="site-nav">
+      {pages.map(([href, label]) => (
+        <a key={href} href={href} aria-current={href === BASE ? "page" : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** What a failed start shows (a login denied at the provider, say): no instance, so plain links. */
+export function StartError({ error, retry }) {
+  return (
+    <>
+      <SiteNav />
+      <header>
+        <nav>
+          <a href={HOME} data-testid="nav-home">Home</a>
+          <a href={PROFILE} data-testid="nav-profile">Profile</a>
+        </nav>
+        <div className="user-menu">
+          <span data-testid="status">logged out</span>
+        </div>
+      </header>
+      <main>
+        <div className="error" data-testid="error" role="alert">
+          <p>
+            The login did not complete: <strong data-testid="error-code">{error.code}</strong>
+            {error.error ? <> ({error.error})</> : null}
+          </p>
+          <p>{error.errorDescription ?? error.message}</p>
+        </div>
+        <p>
+          <button className="primary" data-testid="retry" onClick={retry}>
+            Try again
+          </button>
+        </p>
+      </main>
+    </>
+  );
+}
+
 function UserMenu() {
   const { isLoggedIn, claims, login, logout } = useOidc();
   if (!isLoggedIn) {
@@ -48,7 +104,7 @@ function UserMenu() {
     <div className="user-menu">
       <span data-testid="status" className="sr-only">logged in</span>
       <span data-testid="user-name">{claims.name ?? claims.preferred_username ?? claims.sub}</span>
-      <button data-testid="logout" onClick={() => logout({ redirectTo: "/" })}>
+      <button data-testid="logout" onClick={() => logout({ redirectTo: HOME })}>
         Log out
       </button>
     </div>
@@ -98,15 +154,16 @@ export function App() {
   const [path, navigate] = usePath();
   return (
     <>
+      <SiteNav />
       <header>
         <nav>
-          <Link to="/" path={path} navigate={navigate} data-testid="nav-home">Home</Link>
-          <Link to="/profile" path={path} navigate={navigate} data-testid="nav-profile">Profile</Link>
+          <Link to={HOME} path={path} navigate={navigate} data-testid="nav-home">Home</Link>
+          <Link to={PROFILE} path={path} navigate={navigate} data-testid="nav-profile">Profile</Link>
         </nav>
         <UserMenu />
       </header>
       <main>
-        {path === "/profile" ? (
+        {path === PROFILE ? (
           <RequireLogin fallback={<p data-testid="redirecting">Redirecting to the login page…</p>}>
             <Profile />
           </RequireLogin>
