@@ -24,8 +24,14 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
+# wasm-pack runs the browser tests (`wasm-pack test --headless --chrome`).
+if [ "${PIXY_SETUP_BROWSER:-1}" = 1 ] && ! command -v wasm-pack >/dev/null; then
+  log "installing wasm-pack (about 7 minutes, once)"
+  cargo install wasm-pack --locked
+fi
+
+# wasm-opt comes from npm's binaryen (package.json), not from apt.
 need_apt=()
-command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 if [ "${PIXY_SETUP_BROWSER:-1}" = 1 ]; then
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)
   [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
