@@ -88,12 +88,24 @@ async fn sign(alg: &str, claims: &str) -> (String, String, String) {
 async fn good_tampered_and_other_key(alg: &str) {
     let (_, _, action) = sign(alg, r#"{"sub":"alice"}"#).await;
     let ok = |v: Value| v.get("ok").and_then(Value::as_bool);
-    assert_eq!(ok(run_verify(&action).await), Some(true), "{alg}: a good signature verifies");
+    assert_eq!(
+        ok(run_verify(&action).await),
+        Some(true),
+        "{alg}: a good signature verifies"
+    );
     let tampered = retarget(&action, "payload");
-    assert_eq!(ok(run_verify(&tampered).await), Some(false), "{alg}: a tampered payload fails");
+    assert_eq!(
+        ok(run_verify(&tampered).await),
+        Some(false),
+        "{alg}: a tampered payload fails"
+    );
     let (_, _, other) = sign(alg, r#"{"sub":"alice"}"#).await;
     let with_other = other_keys(&action, &other);
-    assert_eq!(ok(run_verify(&with_other).await), Some(false), "{alg}: another key fails");
+    assert_eq!(
+        ok(run_verify(&with_other).await),
+        Some(false),
+        "{alg}: another key fails"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -131,7 +143,10 @@ async fn webcrypto_sha256_gives_the_rfc7636_appendix_b_challenge() {
     let event = stringify(&digest(parse(a)).await);
     let v = json::parse(&event, "event").unwrap();
     assert_eq!(v.str_member("type"), Some("digest"));
-    assert_eq!(v.str_member("bytes"), Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+    assert_eq!(
+        v.str_member("bytes"),
+        Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    );
 }
 
 async fn fetched(url: &str, max: usize) -> Value {
@@ -180,7 +195,12 @@ impl Seen {
 
 /// Feeds `event` to the client and carries out its actions: digests and verifications with
 /// WebCrypto, stores acknowledged, fetches answered from `answer(url, form)` when it has one.
-async fn drive(c: &mut Client, event: String, answer: &dyn Fn(&str, &str) -> Option<String>, seen: &mut Seen) {
+async fn drive(
+    c: &mut Client,
+    event: String,
+    answer: &dyn Fn(&str, &str) -> Option<String>,
+    seen: &mut Seen,
+) {
     let mut queue = vec![event];
     while let Some(e) = queue.pop() {
         let out = c.handle(js_sys::Date::now(), &e);
@@ -236,7 +256,10 @@ fn action_text(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Num(n) => json::number_text(*n),
         Value::Str(s) => quote(s),
-        Value::Arr(items) => format!("[{}]", items.iter().map(action_text).collect::<Vec<_>>().join(",")),
+        Value::Arr(items) => format!(
+            "[{}]",
+            items.iter().map(action_text).collect::<Vec<_>>().join(",")
+        ),
         Value::Obj(m) => format!(
             "{{{}}}",
             m.iter()
@@ -251,7 +274,8 @@ fn action_text(v: &Value) -> String {
 /// flight in sessionStorage), the provider answers discovery, keys and tokens, and WebCrypto
 /// verifies the signed ID token.
 async fn logged_in(seen: &mut Seen) -> Client {
-    let config = r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"http://localhost/"}"#;
+    let config =
+        r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"http://localhost/"}"#;
     let cfg = Config::from_json(config, "http://localhost/").unwrap();
     let meta = discovery::parse(&cfg, &Response::json(200, DISCOVERY)).unwrap();
     let random = [7u8; authorize::RANDOM_BYTES];
@@ -284,7 +308,9 @@ async fn logged_in(seen: &mut Seen) -> Client {
         match url {
             "https://op.example/.well-known/openid-configuration" => Some(DISCOVERY.into()),
             "https://op.example/jwks" => Some(jwks.clone()),
-            "https://op.example/token" if form.contains("grant_type=authorization_code") => Some(tokens.clone()),
+            "https://op.example/token" if form.contains("grant_type=authorization_code") => {
+                Some(tokens.clone())
+            }
             _ => None,
         }
     };
@@ -309,20 +335,44 @@ async fn a_login_through_the_engine_verifies_with_webcrypto_and_lands_on_the_pag
     let resolved = seen.kinds("resolve");
     assert_eq!(resolved.len(), 1, "createOidc resolves once");
     assert_eq!(
-        resolved[0].get("value").and_then(|v| v.str_member("restoredVia")),
+        resolved[0]
+            .get("value")
+            .and_then(|v| v.str_member("restoredVia")),
         Some("callback")
     );
     let state = seen.kinds("state");
     let claims = state.last().unwrap().get("claims").unwrap();
     assert_eq!(claims.str_member("sub"), Some("alice"));
-    let urls: Vec<_> = seen.kinds("replaceUrl").iter().map(|a| a.str_member("url").unwrap().to_string()).collect();
-    assert_eq!(urls, ["http://localhost/", "http://localhost/account"], "the response leaves the URL, then the user lands where the login started");
-    assert!(seen.kinds("remove").iter().any(|a| a.str_member("key").unwrap().starts_with("pixy-oidc:login:")), "the login in flight is deleted");
+    let urls: Vec<_> = seen
+        .kinds("replaceUrl")
+        .iter()
+        .map(|a| a.str_member("url").unwrap().to_string())
+        .collect();
+    assert_eq!(
+        urls,
+        ["http://localhost/", "http://localhost/account"],
+        "the response leaves the URL, then the user lands where the login started"
+    );
+    assert!(
+        seen.kinds("remove")
+            .iter()
+            .any(|a| a.str_member("key").unwrap().starts_with("pixy-oidc:login:")),
+        "the login in flight is deleted"
+    );
 
     let mut more = Seen::default();
-    drive(&mut c, r#"{"type":"command","cmd":1,"name":"getTokens"}"#.into(), &|_, _| None, &mut more).await;
+    drive(
+        &mut c,
+        r#"{"type":"command","cmd":1,"name":"getTokens"}"#.into(),
+        &|_, _| None,
+        &mut more,
+    )
+    .await;
     let r = more.kinds("resolve");
-    assert_eq!(r[0].get("value").and_then(|v| v.str_member("accessToken")), Some("at1"));
+    assert_eq!(
+        r[0].get("value").and_then(|v| v.str_member("accessToken")),
+        Some("at1")
+    );
     assert!(more.fetches.is_empty(), "fresh tokens: no request");
 }
 
@@ -331,23 +381,53 @@ async fn a_refresh_that_completes_after_logout_does_not_log_the_user_back_in() {
     let mut seen = Seen::default();
     let mut c = logged_in(&mut seen).await;
     let mut renew = Seen::default();
-    drive(&mut c, r#"{"type":"command","cmd":1,"name":"renewTokens"}"#.into(), &|_, _| None, &mut renew).await;
+    drive(
+        &mut c,
+        r#"{"type":"command","cmd":1,"name":"renewTokens"}"#.into(),
+        &|_, _| None,
+        &mut renew,
+    )
+    .await;
     let (id, _, form) = renew.fetches.pop().expect("a refresh request");
     assert!(form.contains("grant_type=refresh_token") && form.contains("refresh_token=rt1"));
     let mut out = Seen::default();
-    drive(&mut c, r#"{"type":"command","cmd":2,"name":"logout"}"#.into(), &|_, _| None, &mut out).await;
-    assert!(!out.kinds("navigate").is_empty(), "logout leaves for the provider");
+    drive(
+        &mut c,
+        r#"{"type":"command","cmd":2,"name":"logout"}"#.into(),
+        &|_, _| None,
+        &mut out,
+    )
+    .await;
+    assert!(
+        !out.kinds("navigate").is_empty(),
+        "logout leaves for the provider"
+    );
     let late = format!(
         r#"{{"type":"response","id":{id},"status":200,"contentType":"application/json","body":{}}}"#,
-        quote(r#"{"access_token":"at2","token_type":"Bearer","expires_in":300,"refresh_token":"rt2"}"#)
+        quote(
+            r#"{"access_token":"at2","token_type":"Bearer","expires_in":300,"refresh_token":"rt2"}"#
+        )
     );
     let mut after = Seen::default();
     drive(&mut c, late, &|_, _| None, &mut after).await;
-    assert!(after.kinds("state").is_empty(), "no session comes back: {:?}", after.actions);
+    assert!(
+        after.kinds("state").is_empty(),
+        "no session comes back: {:?}",
+        after.actions
+    );
     let mut check = Seen::default();
-    drive(&mut c, r#"{"type":"command","cmd":3,"name":"getTokens"}"#.into(), &|_, _| None, &mut check).await;
+    drive(
+        &mut c,
+        r#"{"type":"command","cmd":3,"name":"getTokens"}"#.into(),
+        &|_, _| None,
+        &mut check,
+    )
+    .await;
     let rejected = check.kinds("reject");
-    assert_eq!(rejected[0].get("error").and_then(|e| e.str_member("code")), Some("not_logged_in"));
+    assert_eq!(
+        rejected[0].get("error").and_then(|e| e.str_member("code")),
+        Some("not_logged_in")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -362,7 +442,10 @@ fn malformed_events_are_an_error_not_a_trap_and_the_client_goes_on() {
         "{\"type\":\"start\"}",
     ] {
         let out = c.handle(0.0, bad);
-        assert!(out.starts_with("!{\"code\":\"internal_error\""), "{bad}: {out}");
+        assert!(
+            out.starts_with("!{\"code\":\"internal_error\""),
+            "{bad}: {out}"
+        );
     }
     let start = format!(
         r#"{{"type":"start","config":{},"href":"http://localhost/","stored":[]}}"#,

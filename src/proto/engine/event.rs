@@ -116,79 +116,50 @@ pub enum Event {
     Close,
 }
 
+/// A malformed event: `what` names the member.
 fn bad(what: &str) -> Error {
-    Error::new(Code::InternalError, cat(&["malformed event: ", what]))
+    Error::new(Code::InternalError, cat(&["malformed event: `", what, "`"]))
+}
+
+fn need<T>(v: Option<T>, what: &str) -> Result<T> {
+    v.ok_or_else(|| bad(what))
 }
 
 struct Fields<'a>(&'a Value);
 
 impl Fields<'_> {
     fn s(&self, k: &str) -> Result<String> {
-        self.0
-            .str_member(k)
-            .map(String::from)
-            .ok_or_else(|| bad(&cat(&["`", k, "` must be a string"])))
+        need(self.0.str_member(k), k).map(String::from)
     }
     fn os(&self, k: &str) -> Result<Option<String>> {
-        self.0
-            .opt_str(k)
-            .map(|o| o.map(String::from))
-            .ok_or_else(|| bad(&cat(&["`", k, "` must be a string or absent"])))
+        need(self.0.opt_str(k), k).map(|o| o.map(String::from))
     }
-    fn n(&self, k: &str) -> Result<f64> {
-        self.0
-            .get(k)
-            .and_then(Value::as_f64)
-            .ok_or_else(|| bad(&cat(&["`", k, "` must be a number"])))
+    /// A whole number from 0 to `u32::MAX`.
+    fn u(&self, k: &str) -> Result<u32> {
+        let n = self.0.get(k).and_then(Value::as_f64).unwrap_or(-1.0);
+        need(
+            (n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0).then_some(n as u32),
+            k,
+        )
     }
     fn id(&self) -> Result<u32> {
-        let n = self.n("id")?;
-        if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 {
-            Ok(n as u32)
-        } else {
-            Err(bad("`id` must be a whole number"))
-        }
-    }
-    fn b(&self, k: &str) -> Result<bool> {
-        self.0
-            .get(k)
-            .and_then(Value::as_bool)
-            .ok_or_else(|| bad(&cat(&["`", k, "` must be a boolean"])))
-    }
-    fn strings(&self, k: &str) -> Result<Vec<String>> {
-        let items = self
-            .0
-            .get(k)
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad(&cat(&["`", k, "` must be an array"])))?;
-        items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(String::from)
-                    .ok_or_else(|| bad(&cat(&["`", k, "` must hold strings"])))
-            })
-            .collect()
+        self.u("id")
     }
 }
 
 impl Event {
     /// Reads an event: `{"type": "...", ...}`.
     pub fn from_json(text: &str) -> Result<Event> {
-        let v = json::parse(text, "the event").map_err(|e| bad(&e.message))?;
+        let v = json::parse(text, "the event").map_err(|_| bad("JSON"))?;
         let f = Fields(&v);
         let kind = f.s("type")?;
         Ok(match kind.as_str() {
             "start" => {
-                let items = v
-                    .get("stored")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| bad("`stored` must be an array"))?;
                 let mut stored = Vec::new();
-                for item in items {
+                for item in need(v.get("stored").and_then(Value::as_array), "stored")? {
                     match item.as_array() {
                         Some([Value::Str(k), Value::Str(v)]) => stored.push((k.clone(), v.clone())),
-                        _ => return Err(bad("`stored` must hold [key, value] string pairs")),
+                        _ => return Err(bad("stored")),
                     }
                 }
                 Event::Start {
@@ -198,12 +169,8 @@ impl Event {
                 }
             }
             "command" => {
-                let n = f.n("cmd")?;
-                let cmd = if n >= 1.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 {
-                    n as u32
-                } else {
-                    return Err(bad("`cmd` must be a whole number from 1"));
-                };
+                // 0 is createOidc's own promise.
+                let cmd = need(Some(f.u("cmd")?).filter(|c| *c > 0), "cmd")?;
                 let command = match f.s("name")?.as_str() {
                     "login" => Command::Login {
                         redirect_to: f.os("redirectTo")?,
@@ -221,24 +188,17 @@ impl Event {
                     "logout" => Command::Logout {
                         redirect_to: f.os("redirectTo")?,
                     },
-                    _ => return Err(bad("unknown command")),
+                    _ => return Err(bad("name")),
                 };
                 Event::Command { cmd, command }
             }
-            "response" => {
-                let status = f.n("status")?;
-                Event::Response {
-                    id: f.id()?,
-                    status: if (0.0..=999.0).contains(&status) {
-                        status as u16
-                    } else {
-                        0
-                    },
-                    content_type: f.os("contentType")?,
-                    body: f.s("body")?,
-                    retry_after: f.os("retryAfter")?,
-                }
-            }
+            "response" => Event::Response {
+                id: f.id()?,
+                status: f.u("status")?.min(999) as u16,
+                content_type: f.os("contentType")?,
+                body: f.s("body")?,
+                retry_after: f.os("retryAfter")?,
+            },
             "failed" => Event::Failed {
                 id: f.id()?,
                 failure: match f.s("reason")?.as_str() {
@@ -247,18 +207,17 @@ impl Event {
                     "crypto" => Failure::Crypto,
                     "storage" => Failure::Storage,
                     "navigation" => Failure::Navigation,
-                    _ => return Err(bad("unknown failure reason")),
+                    _ => return Err(bad("reason")),
                 },
                 detail: f.os("detail")?.unwrap_or_default(),
             },
             "digest" => Event::Digest {
                 id: f.id()?,
-                bytes: crate::proto::b64::decode(&f.s("bytes")?)
-                    .ok_or_else(|| bad("`bytes` must be base64url"))?,
+                bytes: need(crate::proto::b64::decode(&f.s("bytes")?), "bytes")?,
             },
             "verified" => Event::Verified {
                 id: f.id()?,
-                ok: f.b("ok")?,
+                ok: need(v.get("ok").and_then(Value::as_bool), "ok")?,
             },
             "frame" => Event::FrameAnswer {
                 id: f.id()?,
@@ -267,16 +226,19 @@ impl Event {
             "frameLoaded" => Event::FrameLoaded { id: f.id()? },
             "stored" => Event::Stored { id: f.id()? },
             "lockGranted" => Event::LockGranted { id: f.id()? },
-            "locks" => Event::Locks {
-                id: f.id()?,
-                names: f.strings("names")?,
-            },
+            "locks" => {
+                let mut names = Vec::new();
+                for n in need(v.get("names").and_then(Value::as_array), "names")? {
+                    names.push(need(n.as_str(), "names")?.to_string());
+                }
+                Event::Locks { id: f.id()?, names }
+            }
             "tab" => Event::Tab { msg: f.s("msg")? },
             "timer" => Event::Timer,
             "online" => Event::Online,
             "visible" => Event::Visible,
             "close" => Event::Close,
-            _ => return Err(bad("unknown event type")),
+            _ => return Err(bad("type")),
         })
     }
 }
