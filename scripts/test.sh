@@ -17,11 +17,8 @@ cargo clippy --target wasm32-unknown-unknown --lib --quiet -- -D warnings
 step "native tests (proto)"
 cargo test --quiet
 
-step "browser tests (wasm in Chromium)"
-CHROMEDRIVER=/usr/bin/chromedriver \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  WASM_BINDGEN_TEST_TIMEOUT=60 \
-  cargo test --target wasm32-unknown-unknown --lib
+step "browser tests (wasm in Chromium, with the repo's webdriver.json)"
+CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 wasm-pack test --headless --chrome
 
 step "build the package"
 bash scripts/build.sh
