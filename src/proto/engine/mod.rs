@@ -50,6 +50,12 @@ pub const MAX_RENEW_LEAD_MS: f64 = 60_000.0;
 pub const BACKOFF_FIRST_MS: f64 = 2_000.0;
 pub const BACKOFF_MAX_MS: f64 = 60_000.0;
 
+/// The provider's public documents (metadata and keys) are kept in sessionStorage this long,
+/// with their age: a callback, a reload or a silent restore then starts its first request to
+/// the provider at once instead of waiting a round trip for discovery. Short, so that a
+/// provider's new metadata is seen soon; a key the cached set lacks is fetched once anyway.
+pub const DOCS_TTL_MS: f64 = 10.0 * 60.0 * 1000.0;
+
 /// sessionStorage keys and Web Lock names of the library start with this.
 pub const PREFIX: &str = "pixy-oidc:";
 
@@ -203,6 +209,11 @@ pub struct Engine {
     meta_body: String,
     jwks: Option<Vec<Jwk>>,
     jwks_body: String,
+    /// When the metadata was fetched (for its age in sessionStorage).
+    docs_at: f64,
+    /// The keys fetched ahead, right after discovery, so that a later callback or code
+    /// exchange has them already.
+    jwks_prefetch: Option<u32>,
     session: Option<Session>,
     received_at_ms: f64,
     flow: Flow,
@@ -322,6 +333,8 @@ impl Engine {
             meta_body: String::new(),
             jwks: None,
             jwks_body: String::new(),
+            docs_at: 0.0,
+            jwks_prefetch: None,
             session: None,
             received_at_ms: 0.0,
             flow: Flow::Idle,
@@ -598,9 +611,12 @@ impl Engine {
         // are read.
         let redirect_marker = self.marker("silent-redirect");
         let offline_marker = self.marker("no-silent-offline");
+        let docs_marker = self.marker("docs");
         let mut logins = Vec::new();
         for (k, v) in stored {
-            if k == redirect_marker {
+            if k == docs_marker {
+                self.read_docs(&v);
+            } else if k == redirect_marker {
                 self.redirect_tried = true;
             } else if k == offline_marker {
                 self.no_offline = true;
@@ -636,7 +652,11 @@ impl Engine {
                     url: url::without_params(&self.href, RESPONSE_PARAMS),
                 });
                 self.debug(&["start: the page is an authorization response"]);
-                self.discover(Some((params, pending)));
+                if self.meta.is_some() {
+                    self.code_from_callback(params, pending);
+                } else {
+                    self.discover(Some((params, pending)));
+                }
             }
             Err(e) => {
                 self.push(Action::ReplaceUrl {
@@ -646,6 +666,47 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The public documents kept by an earlier page of this tab, if young enough.
+    fn read_docs(&mut self, text: &str) {
+        let Ok(v) = json::parse(text, "the provider's documents") else {
+            return;
+        };
+        let at = v.get("at").and_then(Value::as_f64).unwrap_or(0.0);
+        // A clock set back makes them suspect too.
+        if self.now - at > DOCS_TTL_MS || at > self.now {
+            return;
+        }
+        let (Some(cfg), Some(meta), Some(jwks)) =
+            (&self.cfg, v.str_member("meta"), v.str_member("jwks"))
+        else {
+            return;
+        };
+        if let Ok(m) = discovery::parse(cfg, &Response::json(200, meta)) {
+            self.meta = Some(m);
+            self.meta_body = meta.to_string();
+            self.docs_at = at;
+            if let Ok(keys) = jose::parse_jwks(&Response::json(200, jwks)) {
+                self.jwks = Some(keys);
+                self.jwks_body = jwks.to_string();
+            }
+        }
+    }
+
+    /// Keeps the public documents for the next page of this tab (never a token).
+    fn write_docs(&mut self) {
+        let value = ObjectWriter::new()
+            .num("at", self.docs_at)
+            .str("meta", &self.meta_body)
+            .str("jwks", &self.jwks_body)
+            .finish();
+        let key = self.marker("docs");
+        self.push(Action::Store {
+            id: None,
+            key,
+            value,
+        });
     }
 
     fn discover(&mut self, callback: Option<(Params, Option<PendingLogin>)>) {
@@ -696,6 +757,12 @@ impl Engine {
         };
         self.meta = Some(meta);
         self.meta_body = resp.body;
+        self.docs_at = self.now;
+        self.write_docs();
+        if let (None, Some(m)) = (&self.jwks, &self.meta) {
+            let u = m.jwks_uri.clone();
+            self.jwks_prefetch = Some(self.fetch(&u, None, None, "the JWKS request"));
+        }
         match callback {
             Some((params, pending)) => self.code_from_callback(params, pending),
             None => self.restore(),
@@ -740,7 +807,7 @@ impl Engine {
     /// Silent restore, in order: (another tab was asked first) the hidden iframe, then at most
     /// one top-level `prompt=none` redirect per tab session where the iframe cannot see the
     /// provider's session.
-    fn restore(&mut self) {
+    pub(super) fn restore(&mut self) {
         let Ok(mode) = self.cfg().map(|c| c.session_restore) else {
             return;
         };
@@ -1024,6 +1091,7 @@ impl Engine {
         let token = self.fetch(&req.url, Some(req.body), None, what);
         // The keys travel beside the code exchange: the callback waits for one round trip.
         let jwks_fetch = match (&self.jwks, &nonce, &self.meta) {
+            (None, Some(_), _) if self.jwks_prefetch.is_some() => self.jwks_prefetch.take(),
             (None, Some(_), Some(m)) => {
                 let u = m.jwks_uri.clone();
                 Some(self.fetch(&u, None, None, "the JWKS request"))
@@ -1099,6 +1167,7 @@ impl Engine {
                     Ok(keys) => {
                         self.jwks = Some(keys);
                         self.jwks_body = resp.body;
+                        self.write_docs();
                         self.advance(pipe);
                     }
                     Err(e) if pipe.incoming.is_none() => {
@@ -1112,6 +1181,14 @@ impl Engine {
             other => {
                 self.flow = other;
                 let _ = f;
+                if self.jwks_prefetch == Some(id) {
+                    self.jwks_prefetch = None;
+                    if let Ok(keys) = jose::parse_jwks(&resp) {
+                        self.jwks = Some(keys);
+                        self.jwks_body = resp.body;
+                        self.write_docs();
+                    }
+                }
             }
         }
     }
@@ -1471,6 +1548,11 @@ impl Engine {
 
     /// Action `id` could not be carried out, or its fetch timed out.
     fn fail_action(&mut self, id: u32, e: Error) {
+        if self.jwks_prefetch == Some(id) {
+            // Fetched again, and reported, when a token needs the keys.
+            self.jwks_prefetch = None;
+            return;
+        }
         match self.take_side(id) {
             Some(
                 Side::UserInfo { cmd }

@@ -146,7 +146,11 @@ impl Engine {
                 Deadline::Handover => {
                     if matches!(self.flow, Flow::Handover) {
                         self.debug(&["start: no other tab has a session"]);
-                        self.discover(None);
+                        if self.meta.is_some() {
+                            self.restore();
+                        } else {
+                            self.discover(None);
+                        }
                     }
                 }
                 Deadline::Fetch(id) => {
