@@ -11,6 +11,10 @@
 pub mod action;
 pub mod event;
 mod renew;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
 
 pub use action::{output_json, Action, AppEvent};
 pub use event::{Command, Event, Failure};
