@@ -21,7 +21,6 @@ pub const ISSUER: &str = "https://op.example";
 pub const CLIENT: &str = "app";
 /// The page the user opens.
 pub const PAGE: &str = "https://app.example/home";
-pub const CALLBACK: &str = "https://app.example/cb";
 pub const USER: &str = "alice";
 /// The signature bytes of an ID token the provider did not sign.
 const FORGED: &[u8] = b"forged";
@@ -192,17 +191,21 @@ impl Provider {
     ) -> Reply {
         let path = u.strip_prefix(ISSUER).unwrap_or(u).to_string();
         self.requests.push((tab, path.clone()));
-        match &self.down {
-            Some(Down::Network) => return Reply::Network,
-            Some(Down::Status(status, retry_after)) => {
-                return Reply::Http {
-                    status: *status,
-                    content_type: "text/html",
-                    body: String::from("<html>come back later</html>"),
-                    retry_after: retry_after.clone(),
-                }
+        let down = match &self.down {
+            Some(Down::Network) => Some(Reply::Network),
+            Some(Down::Status(status, retry_after)) => Some(Reply::Http {
+                status: *status,
+                content_type: "text/html",
+                body: String::from("<html>come back later</html>"),
+                retry_after: retry_after.clone(),
+            }),
+            None => None,
+        };
+        if let Some(reply) = down {
+            if path == "/token" {
+                self.record(now, tab, form.unwrap_or(""), &reply);
             }
-            None => {}
+            return reply;
         }
         match path.as_str() {
             "/.well-known/openid-configuration" => json_reply(200, Provider::discovery()),
@@ -238,7 +241,6 @@ impl Provider {
                 .unwrap_or_default()
         };
         let grant_type = get("grant_type");
-        let refresh_token = (grant_type == "refresh_token").then(|| get("refresh_token"));
         let reply = if get("client_id") != CLIENT {
             oauth_error("invalid_client")
         } else if grant_type == "authorization_code" {
@@ -282,18 +284,23 @@ impl Provider {
         } else {
             oauth_error("unsupported_grant_type")
         };
-        let status = match &reply {
-            Reply::Http { status, .. } => *status,
-            Reply::Network => 0,
-        };
+        self.record(now, tab, form, &reply);
+        reply
+    }
+
+    fn record(&mut self, now: f64, tab: usize, form: &str, reply: &Reply) {
+        let pairs = url::parse_query(form).unwrap_or_default();
+        let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
         self.token_requests.push(TokenRequest {
             tab,
             at: now,
-            grant_type,
-            refresh_token,
-            status,
+            grant_type: get("grant_type").unwrap_or_default(),
+            refresh_token: get("refresh_token"),
+            status: match reply {
+                Reply::Http { status, .. } => *status,
+                Reply::Network => 0,
+            },
         });
-        reply
     }
 
     /// A token response for grant `g`: a new access token, a (rotated) refresh token when the
@@ -937,7 +944,10 @@ impl World {
                 tab.debug.join("\n")
             );
         }
-        assert_eq!(self.op.reuse_detected, 0, "a rotated refresh token was reused");
+        assert_eq!(
+            self.op.reuse_detected, 0,
+            "a rotated refresh token was reused"
+        );
     }
 
     /// The narration of tab `t`, for failure messages.
