@@ -694,3 +694,22 @@ fn a_page_with_a_bad_config_rejects_the_start() {
     assert_eq!(err(&w, t, 0).code, Code::InvalidConfig);
     w.assert_clean();
 }
+
+#[test]
+fn a_logout_in_another_tab_does_not_leave_a_starting_tab_hanging() {
+    // Tab 0 is open, logged out; the provider still has a session (say, from another app).
+    // Tab 1 opens and restores it with the hidden iframe; the user clicks "log out" in tab 0
+    // while the iframe (or the code exchange) is on its way: createOidc in tab 1 must settle.
+    for at in [1_100.0, 2_060.0, 2_090.0] {
+        let mut w = World::new();
+        let x = w.open_settled(PAGE);
+        w.op.session = Some(String::from(USER));
+        w.op.latency_ms = 1_000.0;
+        let b = w.open(PAGE);
+        w.run_for(at);
+        w.command(x, Command::Logout { redirect_to: None });
+        w.run_for(30.0 * SECOND);
+        assert!(w.result(b, 0).is_some(), "at {at}: {}", w.story(b));
+        w.assert_clean();
+    }
+}
