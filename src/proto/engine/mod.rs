@@ -1398,6 +1398,15 @@ impl Engine {
             });
             self.gen_lock = Some((id, n));
         }
+        // A renewal waiting for the lock just replaced (a session adopted meanwhile) waits
+        // for the new one instead, or it would hold the renewal lock for good.
+        if let Flow::Advertise { id: waiting } = self.flow {
+            match self.gen_lock {
+                Some((id, _)) if id != waiting => self.flow = Flow::Advertise { id },
+                None => self.renew_done(false),
+                _ => {}
+            }
+        }
     }
 
     fn on_lock(&mut self, id: u32) {

@@ -507,6 +507,9 @@ pub struct World {
     pub config: String,
     /// How long a BroadcastChannel message takes to reach the other tabs.
     pub post_delay_ms: f64,
+    /// How long the lock manager takes to grant a lock; an `Unlock` before then cancels the
+    /// request (the abort signal wins).
+    pub lock_delay_ms: f64,
     queue: Vec<Item>,
     seq: u64,
     locks: Vec<LockRequest>,
@@ -528,6 +531,7 @@ impl World {
             op: Provider::new(),
             config: config(),
             post_delay_ms: 1.0,
+            lock_delay_ms: 0.0,
             queue: Vec::new(),
             seq: 0,
             locks: Vec::new(),
@@ -794,6 +798,11 @@ impl World {
             Action::Unlock { id } => {
                 self.locks
                     .retain(|l| !(l.tab == t && l.page == page && l.id == id));
+                self.queue.retain(|i| {
+                    !(i.tab == t
+                        && i.page == page
+                        && matches!(&i.what, What::Event(Event::LockGranted { id: x }) if *x == id))
+                });
                 self.grant();
             }
             Action::QueryLocks { id, prefix } => {
@@ -840,7 +849,7 @@ impl World {
             }
         }
         for (t, page, id) in granted {
-            self.event_later(0.0, t, page, Event::LockGranted { id });
+            self.event_later(self.lock_delay_ms, t, page, Event::LockGranted { id });
         }
     }
 

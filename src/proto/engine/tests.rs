@@ -1,6 +1,6 @@
 //! The engine's rules, each as what a user sees, on the simulated world of `sim.rs`.
 
-use super::sim::*;
+use super::sim::{self, *};
 use super::*;
 
 const SECOND: f64 = 1_000.0;
@@ -712,4 +712,52 @@ fn a_logout_in_another_tab_does_not_leave_a_starting_tab_hanging() {
         assert!(w.result(b, 0).is_some(), "at {at}: {}", w.story(b));
         w.assert_clean();
     }
+}
+
+#[test]
+fn a_login_elsewhere_while_a_renewal_finishes_does_not_wedge_the_renewals() {
+    // Tab 0 installed renewed tokens and waits for its generation lock; before the lock
+    // manager grants it, a login as someone else arrives from another tab.
+    let mut w = logged_in(60.0);
+    w.lock_delay_ms = 5.0;
+    let r = w.command(0, Command::RenewTokens);
+    while !w
+        .locks_of(0)
+        .iter()
+        .any(|n| n.contains(":gen:") && !n.ends_with(":1"))
+    {
+        w.run_for(1.0);
+        assert!(w.now < T0 + HOUR, "{}", w.story(0));
+    }
+    let claims = format!(
+        "{{\"iss\":\"{ISSUER}\",\"sub\":\"bob\",\"aud\":\"{CLIENT}\",\"exp\":{},\"iat\":{}}}",
+        (w.now / SECOND).floor() + 300.0,
+        (w.now / SECOND).floor()
+    );
+    let session = json::ObjectWriter::new()
+        .str("access_token", "bob-at")
+        .str("id_token", "x.y.z")
+        .str("refresh_token", "bob-rt")
+        .str("claims", &claims)
+        .num("generation", 7.0)
+        .num("access_expires_at_ms", w.now + 60.0 * SECOND)
+        .finish();
+    let msg = json::ObjectWriter::new()
+        .str("t", "login")
+        .str("s", &session)
+        .str("meta", &sim::Provider::discovery())
+        .str("jwks", &sim::Provider::jwks())
+        .finish();
+    w.deliver(0, Event::Tab { msg });
+    w.run_for(SECOND);
+    ok(&w, 0, r);
+    // The renewal lock was let go: the next renewal happens.
+    let c = w.command(0, Command::RenewTokens);
+    w.run_for(SECOND);
+    assert!(w.result(0, c).is_some(), "{}", w.story(0));
+    assert!(
+        !w.locks_of(0).iter().any(|n| n.contains(":renew:")),
+        "{:?}",
+        w.locks_of(0)
+    );
 }
