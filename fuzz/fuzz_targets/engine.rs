@@ -36,7 +36,9 @@ fuzz_target!(|data: &[u8]| {
     let mut seed = u64::from(pick) + 1;
     let mut engine = Engine::new(Box::new(move |b| {
         for x in b.iter_mut() {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *x = (seed >> 33) as u8;
         }
         pick != b'!'
