@@ -11,6 +11,10 @@
 pub mod action;
 pub mod event;
 mod renew;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
 
 pub use action::{output_json, Action, AppEvent};
 pub use event::{Command, Event, Failure};
@@ -1470,6 +1474,15 @@ impl Engine {
                 shared: true,
             });
             self.gen_lock = Some((id, n));
+        }
+        // A renewal waiting for the lock just replaced (a session adopted meanwhile) waits
+        // for the new one instead, or it would hold the renewal lock for good.
+        if let Flow::Advertise { id: waiting } = self.flow {
+            match self.gen_lock {
+                Some((id, _)) if id != waiting => self.flow = Flow::Advertise { id },
+                None => self.renew_done(false),
+                _ => {}
+            }
         }
     }
 

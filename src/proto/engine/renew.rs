@@ -275,7 +275,9 @@ impl Engine {
                 let msg = self.transfer("session");
                 self.push(Action::Post { msg });
             }
-            Some("logout") if self.end_session() => {
+            // A tab still starting has no session to end, and its start flow (the iframe,
+            // the code exchange) must not lose its answers and deadlines: it settles first.
+            Some("logout") if self.started && self.end_session() => {
                 self.debug(&["logged out in another tab"]);
                 self.push(Action::Emit(AppEvent::LoggedOut("otherTab")));
             }
