@@ -186,6 +186,7 @@ impl Engine {
                         }
                     }
                 }
+                Deadline::Stuck(id) => self.frame_stuck(id),
                 Deadline::CatchUp => {
                     if matches!(self.flow, Flow::CatchUp { .. }) {
                         self.renew_failed(Error::new(
@@ -199,6 +200,11 @@ impl Engine {
         if self.started && !self.renewing && matches!(self.flow, Flow::Idle) {
             if let Some(at) = self.renewal_at() {
                 if now >= at {
+                    self.debug(&[if self.failures > 0 {
+                        "renewal: retrying after a passing fault"
+                    } else {
+                        "renewal: due, a quarter of the token's lifetime (at most a minute) before it expires"
+                    }]);
                     self.renew(false);
                 }
             }
