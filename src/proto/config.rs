@@ -122,7 +122,7 @@ fn check_option(name: &str) -> Result<()> {
     let n = quoted(name, 60);
     if name.eq_ignore_ascii_case("clientSecret") || name.eq_ignore_ascii_case("client_secret") {
         return Err(bad(
-            "`clientSecret`: a browser app is a public client (PKCE, no secret: anything in the page is public). A client that needs a secret needs a backend (BFF) that holds it and exchanges the code",
+            "`clientSecret`: a browser app is a public client (PKCE, no secret: a page cannot keep one); a client with a secret needs a backend (BFF)",
         ));
     }
     if PLANNED.contains(&name) {

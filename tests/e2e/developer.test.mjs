@@ -184,7 +184,7 @@ e2e("on a page that is not a secure context, createOidc fails at once with insec
   assert.equal(await text("#error-code"), "insecure_context");
   const message = await text("#error-message");
   assert.match(message, new RegExp(`this page \\(${origin.replaceAll(".", "\\.")}\\) is not a secure context`));
-  assert.match(message, /https \(or from http:\/\/localhost/);
+  assert.match(message, /use https \(or http:\/\/localhost\)/);
   assert.match(await text("#start-ms"), /^\d+ ms \(failed\)$/);
   assert.deepEqual(providerRequests, [], "not even discovery was asked for");
 });

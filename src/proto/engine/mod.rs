@@ -613,7 +613,7 @@ impl Engine {
                     cat(&[
                         "this page (",
                         &self.origin,
-                        ") is not a secure context, and OpenID Connect here needs WebCrypto: serve it over https (or from http://localhost while developing)",
+                        ") is not a secure context (no WebCrypto): use https (or http://localhost)",
                     ]),
                 ),
             );
@@ -1045,7 +1045,7 @@ impl Engine {
             uri,
             " as a redirect URI of client ",
             client,
-            " there (is the client id right?), and let the provider be framed by this origin",
+            " there (right client id? framing allowed?)",
         ]);
         self.push(Action::Console { msg: msg.clone() });
         let e = Error::new(Code::InvalidConfig, msg.clone());
@@ -1699,7 +1699,7 @@ impl Engine {
             }
         } else if due {
             self.waiters.push((cmd, want));
-            self.debug(&["renewal: the access token is due for renewal (asked by a call)"]);
+            self.debug(&["renewal: due (getTokens/getUserInfo)"]);
             self.renew(false);
         } else {
             self.serve(cmd, want);

@@ -203,7 +203,7 @@ impl Engine {
                     self.debug(&[if self.failures > 0 {
                         "renewal: retrying after a passing fault"
                     } else {
-                        "renewal: due, a quarter of the token's lifetime (at most a minute) before it expires"
+                        "renewal: due (timer)"
                     }]);
                     self.renew(false);
                 }
