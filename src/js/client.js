@@ -51,7 +51,8 @@ export class Shell {
   /** Starts the engine; resolves to `{ restoredVia }` once it knows whether a user is logged in. */
   start(config, href) {
     const p = new Promise((resolve, reject) => this.promises.set(0, { resolve, reject }));
-    this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored() });
+    const secure = globalThis.isSecureContext !== false;
+    this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored(), secure });
     return p;
   }
 
@@ -204,6 +205,9 @@ export class Shell {
       }
       case "debug":
         console.info(`[pixy-oidc] ${a.msg}`);
+        break;
+      case "console":
+        console.error(`[pixy-oidc] ${a.msg}`);
         break;
       default:
         throw new Error(`pixy-oidc: unknown action ${a.do}`);

@@ -1,4 +1,4 @@
-/** pixy-oidc: OpenID Connect for single-page apps. See API.md. */
+/** pixy-oidc: OpenID Connect for single-page apps. See docs/API.md. */
 
 export type SessionRestore = "auto" | "iframe" | "redirect" | "none";
 
@@ -31,6 +31,8 @@ export interface OidcConfig {
   silentTimeoutMs?: number;
   /** How long one HTTP request may take, default 15000 ms. */
   httpTimeoutMs?: number;
+  /** Narrates the session engine's decisions in the console (`console.info`); never a token. */
+  debug?: boolean;
 }
 
 export interface Tokens {
@@ -68,6 +70,7 @@ export type OidcErrorCode =
   | "login_required"
   | "session_expired"
   | "crypto_error"
+  | "insecure_context"
   | "storage_error"
   | "invalid_redirect_to"
   | "client_secret_required"
@@ -86,7 +89,8 @@ export declare class OidcError extends Error {
 
 export type OidcEvent =
   | { type: "tokensChanged" }
-  | { type: "loggedOut" }
+  /** `reason`: `"user"` (`logout()` in this tab) or `"otherTab"` (a logout in another tab). */
+  | { type: "loggedOut"; reason: "user" | "otherTab" }
   | { type: "sessionExpired"; error?: OidcError }
   | { type: "error"; error: OidcError };
 
@@ -102,8 +106,17 @@ export interface LogoutOptions {
   redirectTo?: string;
 }
 
+/** How `createOidc` found the session (`null`: nobody is logged in, or a login's own callback failed). */
+export type RestoredVia = "callback" | "otherTab" | "iframe" | "redirect" | null;
+
 export interface Oidc {
   readonly isLoggedIn: boolean;
+  /**
+   * `"callback"`: this page is the login's redirect back; `"otherTab"`: another open tab handed
+   * its session over; `"iframe"`: the hidden `prompt=none` iframe; `"redirect"`: the one silent
+   * top-level `prompt=none` redirect; `null`: logged out.
+   */
+  readonly restoredVia: RestoredVia;
   readonly claims: Readonly<Claims> | null;
   /** Full-page redirect to the provider. `redirectTo` must be same-origin. */
   login(options?: LoginOptions): Promise<never>;
@@ -115,7 +128,16 @@ export interface Oidc {
   getUserInfo(): Promise<Record<string, unknown> & { sub: string }>;
   /** Forgets the tokens, then RP-initiated logout at the provider. */
   logout(options?: LogoutOptions): Promise<never>;
+  /**
+   * Calls `listener` with every event; returns the unsubscribe function. Events of the start
+   * (an `error` when the hidden iframe stayed on the provider's page) are delivered, right after
+   * `subscribe` returns, to each listener that subscribes in the task in which `createOidc`
+   * resolved (`const oidc = await createOidc(...); oidc.subscribe(...)`), or else to the first
+   * listener that subscribes later.
+   */
   subscribe(listener: (event: OidcEvent) => void): () => void;
+  /** Lets go of everything (timers, tabs channel, locks, iframe); the instance is unusable after. */
+  close(): void;
 }
 
 export declare function createOidc(config: OidcConfig): Promise<Oidc>;

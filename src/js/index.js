@@ -51,6 +51,14 @@ export function initWasm(input) {
 
 const never = () => new Promise(() => {});
 
+function call(listener, event) {
+  try {
+    listener(event);
+  } catch (e) {
+    (globalThis.reportError ?? ((x) => setTimeout(() => { throw x; })))(e);
+  }
+}
+
 /** `redirectTo` as the engine takes it: a string (a URL object is read as its text). */
 function target(redirectTo) {
   if (redirectTo === undefined || typeof redirectTo === "string") return redirectTo;
@@ -62,6 +70,13 @@ class Oidc {
   #shell;
   #listeners = new Set();
   #claims = null;
+  /**
+   * Events of the start (before createOidc resolved), for the listeners that subscribe right
+   * after: every one that subscribes in the task in which createOidc resolved, and otherwise
+   * the first one to subscribe later. `null` once handed over.
+   */
+  #early = [];
+  #startTask = true;
   /** How `createOidc` found the session: "callback", "otherTab", "iframe", "redirect" or null. */
   restoredVia = null;
 
@@ -75,18 +90,21 @@ class Oidc {
     this.#claims = claims === null ? null : Object.freeze(claims);
   }
 
+  /** @internal createOidc resolved: the start's events go to whoever subscribes in this task. */
+  _started() {
+    setTimeout(() => {
+      this.#startTask = false;
+      if (this.#early?.length === 0 || this.#listeners.size) this.#early = null;
+    });
+  }
+
   /** @internal */
   _emit(a) {
     const event = { type: a.type };
     if (a.reason !== undefined) event.reason = a.reason;
     if (a.error !== undefined) event.error = toOidcError(a.error);
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (e) {
-        (globalThis.reportError ?? ((x) => setTimeout(() => { throw x; })))(e);
-      }
-    }
+    if (this.#early && this.#early.length < 20) this.#early.push(event);
+    for (const listener of [...this.#listeners]) call(listener, event);
   }
 
   #call(name, args) {
@@ -135,6 +153,14 @@ class Oidc {
   subscribe(listener) {
     if (typeof listener !== "function") throw new TypeError("subscribe expects a function");
     this.#listeners.add(listener);
+    const early = this.#early;
+    if (!this.#startTask) this.#early = null;
+    if (early?.length) {
+      // Delivered after subscribe() returns, in order, unless unsubscribed meanwhile.
+      queueMicrotask(() => {
+        for (const event of early) if (this.#listeners.has(listener)) call(listener, event);
+      });
+    }
     return () => {
       this.#listeners.delete(listener);
     };
@@ -186,6 +212,7 @@ export function createOidc(config) {
     try {
       const { restoredVia } = await shell.start(config, href);
       oidc.restoredVia = restoredVia;
+      oidc._started();
     } catch (e) {
       shell.close();
       throw e;

@@ -95,9 +95,14 @@ export function createMockOidc(options = {}) {
     if (was || event.type === "loggedOut") emit(event);
   }
 
+  const restoredVia = isLoggedIn ? "callback" : null;
   const mock = {
     get isLoggedIn() {
       return isLoggedIn;
+    },
+    /** "callback" when created logged in (as after a login's redirect back), else null. */
+    get restoredVia() {
+      return restoredVia;
     },
     get claims() {
       return claims;
@@ -134,6 +139,11 @@ export function createMockOidc(options = {}) {
       return () => {
         listeners.delete(entry);
       };
+    },
+
+    /** Forgets the listeners. */
+    close() {
+      listeners.clear();
     },
 
     // Test controls, beyond the Oidc interface.

@@ -9,7 +9,7 @@ use super::json::{self, ObjectWriter};
 use super::pkce::{self, Verifier};
 use super::url;
 
-/// A login in flight expires after ten minutes (API.md, "Where things live").
+/// A login in flight expires after ten minutes (docs/API.md, "Where things live").
 pub const PENDING_TTL_MS: f64 = 10.0 * 60.0 * 1000.0;
 
 /// Random bytes one authorization request consumes: verifier, state, nonce (32 bytes each).
@@ -124,7 +124,7 @@ pub fn asks_offline_access(cfg: &Config) -> bool {
 
 /// The configuration for silent requests to a provider that answered `consent_required` to a
 /// `prompt=none` request asking for `offline_access` (authentik turns that scope into a
-/// consent prompt; PROVIDERS.md §3). `None` when the scopes hold no `offline_access`, so there
+/// consent prompt; README, "Providers", authentik). `None` when the scopes hold no `offline_access`, so there
 /// is nothing to retry without.
 pub fn without_offline_access(cfg: &Config) -> Option<Config> {
     if !asks_offline_access(cfg) {

@@ -1,11 +1,11 @@
-//! The options of `createOidc` (see API.md), read from the JSON text of the JavaScript object and
+//! The options of `createOidc` (see docs/API.md), read from the JSON text of the JavaScript object and
 //! checked once, so that everything later can rely on them.
 
 use super::error::{cat, quoted, Code, Error, Result};
 use super::json::{self, Value};
 use super::url;
 
-/// How `createOidc` restores a session without user interaction (API.md, "createOidc").
+/// How `createOidc` restores a session without user interaction (docs/API.md, `sessionRestore`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionRestore {
     Auto,
@@ -59,6 +59,85 @@ pub const RESERVED_AUTH_PARAMS: &[&str] = &[
     "request",
     "request_uri",
 ];
+
+/// The options `createOidc` knows.
+pub const OPTIONS: &[&str] = &[
+    "issuer",
+    "clientId",
+    "redirectUri",
+    "scopes",
+    "postLogoutRedirectUri",
+    "extraAuthParams",
+    "silentRedirectUri",
+    "sessionRestore",
+    "clockSkewSeconds",
+    "entraMultiTenant",
+    "endSessionEndpoint",
+    "extraLogoutParams",
+    "silentTimeoutMs",
+    "httpTimeoutMs",
+    "debug",
+];
+
+/// Options planned but not built: refused with a message that says so.
+const PLANNED: &[&str] = &[
+    "dpop",
+    "par",
+    "idleTimeoutMs",
+    "idleWarningMs",
+    "sessionCheckIntervalMs",
+    "frontChannelLogoutUri",
+];
+
+/// The edit distance of `a` and `b`, ignoring ASCII case (`redirectURI` is `redirectUri`).
+fn distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.bytes().enumerate() {
+        let mut diag = i;
+        let mut left = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(0);
+            let cost = usize::from(!x.eq_ignore_ascii_case(y));
+            let v = (diag + cost).min(up + 1).min(left + 1);
+            diag = up;
+            if let Some(c) = row.get_mut(j + 1) {
+                *c = v;
+            }
+            left = v;
+        }
+        if let Some(c) = row.first_mut() {
+            *c = i + 1;
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// An option `createOidc` does not know: refused, with the closest known name, so that a typo
+/// never silently falls back to a default.
+fn check_option(name: &str) -> Result<()> {
+    if OPTIONS.contains(&name) {
+        return Ok(());
+    }
+    let n = quoted(name, 60);
+    if name.eq_ignore_ascii_case("clientSecret") || name.eq_ignore_ascii_case("client_secret") {
+        return Err(bad(
+            "`clientSecret`: a browser app is a public client (PKCE, no secret: a page cannot keep one); a client with a secret needs a backend (BFF)",
+        ));
+    }
+    if PLANNED.contains(&name) {
+        return Err(bad(cat(&["option ", &n, " is not supported yet"])));
+    }
+    let best = OPTIONS
+        .iter()
+        .map(|o| (distance(name, o), *o))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, o)| *d <= 2 && *d * 3 < o.len());
+    Err(bad(match best {
+        Some((_, o)) => cat(&["unknown option ", &n, ": did you mean `", o, "`?"]),
+        None => cat(&["unknown option ", &n]),
+    }))
+}
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::new(Code::InvalidConfig, msg)
@@ -135,8 +214,11 @@ impl Config {
     pub fn from_json(text: &str, page_url: &str) -> Result<Config> {
         let v = json::parse(text, "the configuration")
             .map_err(|mut e| bad(core::mem::take(&mut e.message)))?;
-        if !v.is_object() {
+        let Value::Obj(members) = &v else {
             return Err(bad("createOidc expects an object"));
+        };
+        for (name, _) in members {
+            check_option(name)?;
         }
         let issuer = opt_string(&v, "issuer")?
             .filter(|s| !s.is_empty())

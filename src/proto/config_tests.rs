@@ -5,7 +5,7 @@ use super::*;
 const PAGE: &str = "http://localhost:5173/app";
 
 #[test]
-fn defaults_follow_api_md() {
+fn defaults_follow_the_documented_ones() {
     let c = Config::from_json(
         r#"{"issuer":"https://idp.example/realms/demo","clientId":"spa"}"#,
         PAGE,
@@ -119,4 +119,109 @@ fn http_issuers_only_on_loopback() {
             e.message
         );
     }
+}
+
+fn refusal(extra: &str) -> Error {
+    let json = [
+        r#"{"issuer":"https://i.example","clientId":"c","#,
+        extra,
+        "}",
+    ]
+    .concat();
+    let e = Config::from_json(&json, PAGE).unwrap_err();
+    assert_eq!(e.code, Code::InvalidConfig, "{json}");
+    e
+}
+
+#[test]
+fn unknown_options_name_the_closest_known_one() {
+    for (extra, needle) in [
+        (
+            r#""redirectURI":"https://a.example/""#,
+            "unknown option \"redirectURI\": did you mean `redirectUri`?",
+        ),
+        (
+            r#""scope":"openid""#,
+            "unknown option \"scope\": did you mean `scopes`?",
+        ),
+        (
+            r#""sesionRestore":"none""#,
+            "did you mean `sessionRestore`?",
+        ),
+        (r#""client_id":"c""#, "did you mean `clientId`?"),
+        (r#""debugg":true"#, "did you mean `debug`?"),
+        (r#""silentTimeout":1"#, "did you mean `silentTimeoutMs`?"),
+    ] {
+        let e = refusal(extra);
+        assert!(e.message.contains(needle), "{extra}: {}", e.message);
+    }
+    // Nothing close: no guess.
+    let e = refusal(r#""theme":"dark""#);
+    assert_eq!(e.message, "unknown option \"theme\"");
+    let e = refusal(r#""x":1"#);
+    assert_eq!(e.message, "unknown option \"x\"");
+}
+
+#[test]
+fn unknown_options_are_checked_before_required_ones() {
+    let e =
+        Config::from_json(r#"{"issuer":"https://i.example","clientID":"c"}"#, PAGE).unwrap_err();
+    assert!(
+        e.message.contains("did you mean `clientId`?"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_client_secret_is_refused_with_the_way_out() {
+    for extra in [r#""clientSecret":"s""#, r#""client_secret":"s""#] {
+        let e = refusal(extra);
+        assert!(e.message.contains("public client"), "{}", e.message);
+        assert!(e.message.contains("PKCE"), "{}", e.message);
+        assert!(e.message.contains("backend (BFF)"), "{}", e.message);
+        assert!(!e.message.contains("\"s\""), "the secret is not echoed");
+    }
+}
+
+#[test]
+fn planned_options_say_not_supported_yet() {
+    for name in [
+        "dpop",
+        "par",
+        "idleTimeoutMs",
+        "idleWarningMs",
+        "sessionCheckIntervalMs",
+        "frontChannelLogoutUri",
+    ] {
+        let e = refusal(&[r#"""#, name, r#"":true"#].concat());
+        assert!(
+            e.message.contains("is not supported yet"),
+            "{name}: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn every_known_option_is_accepted() {
+    let c = Config::from_json(
+        r#"{"issuer":"https://i.example","clientId":"c","redirectUri":"https://a.example/",
+        "scopes":["email"],"postLogoutRedirectUri":"https://a.example/","extraAuthParams":{},
+        "silentRedirectUri":"https://a.example/s","sessionRestore":"none","clockSkewSeconds":5,
+        "entraMultiTenant":null,"endSessionEndpoint":"https://i.example/logout",
+        "extraLogoutParams":{},"silentTimeoutMs":1000,"httpTimeoutMs":1000,"debug":true}"#,
+        PAGE,
+    )
+    .unwrap();
+    assert!(c.debug);
+    assert_eq!(OPTIONS.len(), 15);
+}
+
+#[test]
+fn distance_ignores_case() {
+    assert_eq!(distance("redirectURI", "redirectUri"), 0);
+    assert_eq!(distance("scope", "scopes"), 1);
+    assert_eq!(distance("", "abc"), 3);
+    assert_eq!(distance("kitten", "sitting"), 3);
 }

@@ -35,6 +35,8 @@ pub enum Code {
     SessionExpired,
     /// WebCrypto or the random source is unavailable.
     CryptoError,
+    /// The page is not a secure context (https, or http://localhost): no WebCrypto.
+    InsecureContext,
     /// sessionStorage is unavailable for the login in flight.
     StorageError,
     /// `redirectTo` is not a same-origin URL.
@@ -47,7 +49,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for the reverse lookup.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::InvalidConfig,
         Code::NetworkError,
         Code::Timeout,
@@ -63,6 +65,7 @@ impl Code {
         Code::LoginRequired,
         Code::SessionExpired,
         Code::CryptoError,
+        Code::InsecureContext,
         Code::StorageError,
         Code::InvalidRedirectTo,
         Code::ClientSecretRequired,
@@ -92,6 +95,7 @@ impl Code {
             Code::LoginRequired => "login_required",
             Code::SessionExpired => "session_expired",
             Code::CryptoError => "crypto_error",
+            Code::InsecureContext => "insecure_context",
             Code::StorageError => "storage_error",
             Code::InvalidRedirectTo => "invalid_redirect_to",
             Code::ClientSecretRequired => "client_secret_required",

@@ -1,7 +1,7 @@
 // Conformance against a hostile provider (tests/support/hostile.mjs), through the real browser
 // path: the demo page (www/index.html) loads pkg/, the user clicks "Log in", the provider
 // misbehaves as the scenario says, and we check what the user sees and what the provider saw.
-// See /work/shared/CONFORMANCE.md. Build first: bash scripts/build.sh
+// The scenarios are the hostile provider's (tests/support/hostile.mjs). Build first: bash scripts/build.sh
 //
 //   node --test tests/e2e/conformance.test.mjs
 //   CONFORMANCE_ONLY=state-wrong,hs256 node --test tests/e2e/conformance.test.mjs

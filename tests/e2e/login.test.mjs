@@ -9,7 +9,7 @@ import { startProvider } from "../support/provider.mjs";
 import { startAppServer } from "../support/app-server.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 
-// Flip once silent session restore is implemented (API.md, createOidc step 2): a reload then
+// Flip once silent session restore is implemented (docs/API.md, `sessionRestore`): a reload then
 // comes back logged in (top-level prompt=none here, since this browser blocks third-party cookies).
 const EXPECT_SESSION_RESTORE = process.env.PIXY_E2E_SESSION_RESTORE !== "0";
 

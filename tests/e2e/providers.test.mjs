@@ -576,7 +576,7 @@ test("auth0 configured without the trailing slash: issuer_mismatch", { skip: sel
   }));
 
 // ---------------------------------------------------------------------------------------------
-// authentik: offline_access in a prompt=none request forces consent (PROVIDERS.md §3)
+// authentik: offline_access in a prompt=none request forces consent (README, "Providers", authentik)
 // ---------------------------------------------------------------------------------------------
 
 test("authentik: after consent_required to a silent request with offline_access, silent requests leave it out", { skip: sel("authentik"), timeout: TEST_MS }, () =>

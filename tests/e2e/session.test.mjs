@@ -1,4 +1,4 @@
-// End-to-end: sessions that survive reloads, stay fresh and agree across tabs (API.md, createOidc
+// End-to-end: sessions that survive reloads, stay fresh and agree across tabs (docs/API.md, createOidc
 // step 2, getTokens / renewTokens / subscribe). The demo page (www/index.html) with the built
 // package (pkg/), real OpenID providers (tests/support/provider.mjs) and Chromium with third-party
 // cookies blocked. Asserts what the user sees and what the provider saw.

@@ -11,13 +11,15 @@ import { repoRoot } from "./support.mjs";
 const settles = (p, ms = 50) =>
   Promise.race([p.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), ms))]);
 
-test("has every member of Oidc (API.md)", () => {
+test("has every member of Oidc (docs/API.md)", () => {
   const oidc = createMockOidc();
-  for (const f of ["login", "logout", "getTokens", "renewTokens", "getUserInfo", "subscribe"]) {
+  for (const f of ["login", "logout", "getTokens", "renewTokens", "getUserInfo", "subscribe", "close"]) {
     assert.equal(typeof oidc[f], "function", f);
   }
   assert.equal(oidc.isLoggedIn, false);
   assert.equal(oidc.claims, null);
+  assert.equal(oidc.restoredVia, null);
+  assert.equal(createMockOidc({ isLoggedIn: true }).restoredVia, "callback");
 });
 
 test("logged out: getTokens, renewTokens and getUserInfo reject with code not_logged_in", async () => {

@@ -19,9 +19,10 @@ const TYPES = {
 
 /**
  * @param {{ port?: number, host?: string, config?: object, mounts?: Record<string,string>,
- *           extraScript?: string }} opts
+ *           extraScript?: string, headers?: Record<string,string> }} opts
  *   mounts: extra URL prefix -> directory (relative to the repo root), checked before www/.
  *   extraScript: appended to /config.js.
+ *   headers: added to every response, e.g. a Content-Security-Policy.
  * @returns {Promise<{ origin: string, port: number, close(): Promise<void>, requests: string[] }>}
  */
 export async function startAppServer(opts = {}) {
@@ -32,6 +33,7 @@ export async function startAppServer(opts = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
     requests.push(url.pathname + url.search);
+    for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
     if (url.pathname === "/config.js") {
       res.writeHead(200, { "content-type": TYPES[".js"], "cache-control": "no-store" });
       res.end(`window.PIXY_CONFIG = ${JSON.stringify(config)};\n${opts.extraScript ?? ""}`);

@@ -18,7 +18,9 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * @param {{ thirdPartyCookies?: "block" | "allow" }} opts
+ * @param {{ thirdPartyCookies?: "block" | "allow", args?: string[] }} opts
+ *   args: more command-line switches, e.g. `--host-resolver-rules=MAP app.test 127.0.0.1`
+ *   (http://app.test is then a page that is not a secure context).
  * @returns {Promise<{ context: import("playwright-core").BrowserContext, close(): Promise<void> }>}
  */
 export async function launchBrowser(opts = {}) {
@@ -32,7 +34,7 @@ export async function launchBrowser(opts = {}) {
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
     timeout: 30_000,
   });
   context.setDefaultTimeout(15_000);

@@ -1,5 +1,5 @@
 // A small hand-written OpenID provider that misbehaves on demand, for the conformance tests
-// (see /work/shared/CONFORMANCE.md). No login UI: /authorize answers at once. Listens on
+// (the scenarios are listed in tests/e2e/conformance.test.mjs). No login UI: /authorize answers at once. Listens on
 // 127.0.0.1 only; close() stops it.
 //
 //   const op = await startHostile();

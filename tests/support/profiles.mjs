@@ -1,7 +1,7 @@
 // A local OpenID provider that plays one real provider at a time: Entra ID (single tenant,
 // `common`, `organizations`), Keycloak, Auth0, Okta (org and `default` servers), Google, Cognito,
-// ZITADEL, authentik. Each profile is a file in tests/support/profiles/ (copies of the research
-// data in ../shared/providers/): its discovery document is served verbatim, with every https
+// ZITADEL, authentik. Each profile is a file in tests/support/profiles/ (built from each
+// provider's published documents and examples): its discovery document is served verbatim, with every https
 // origin rewritten to a loopback origin of this server (paths kept, Entra's `{tenantid}` kept),
 // its JWKS keeps the published member set with our own key material, its ID tokens, redirect
 // parameters, token and refresh responses follow the examples, and the behaviour table below

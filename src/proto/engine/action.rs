@@ -81,6 +81,8 @@ pub enum Action {
     Reject { cmd: u32, error: Error },
     /// A line for the console, when `debug` is on. Never holds a token.
     Debug { msg: String },
+    /// A misconfiguration the developer must fix, for `console.error`. Never holds a token.
+    Console { msg: String },
 }
 
 /// An error as JSON: `{code, message, error?, errorDescription?}`.
@@ -183,6 +185,7 @@ impl Action {
                 .num("cmd", f64::from(*cmd))
                 .raw("error", &error_json(error)),
             Action::Debug { msg } => w("debug").str("msg", msg),
+            Action::Console { msg } => w("console").str("msg", msg),
         }
         .finish()
     }

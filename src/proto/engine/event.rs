@@ -45,11 +45,12 @@ pub enum Failure {
 pub enum Event {
     /// The page loaded the library: the configuration (JSON text), the page URL as captured
     /// before any router ran, and the `pixy-oidc:` entries of sessionStorage (logins in flight
-    /// and markers, never a token).
+    /// and markers, never a token). `secure`: `isSecureContext` (absent: true).
     Start {
         config: String,
         href: String,
         stored: Vec<(String, String)>,
+        secure: bool,
     },
     Command {
         cmd: u32,
@@ -166,6 +167,7 @@ impl Event {
                     config: f.s("config")?,
                     href: f.s("href")?,
                     stored,
+                    secure: v.get("secure").is_none_or(|s| s.as_bool() != Some(false)),
                 }
             }
             "command" => {

@@ -60,6 +60,11 @@ pub const BACKOFF_MAX_MS: f64 = 60_000.0;
 /// provider's new metadata is seen soon; a key the cached set lacks is fetched once anyway.
 pub const DOCS_TTL_MS: f64 = 10.0 * 60.0 * 1000.0;
 
+/// How long the hidden iframe may sit on a loaded page without answering: the app's page posts
+/// the answer as it loads, so a page that stays silent this long is the provider's (an error
+/// page for an unregistered redirect URI or an unknown client, or a refused frame).
+pub const FRAME_STUCK_MS: f64 = 3_000.0;
+
 /// sessionStorage keys and Web Lock names of the library start with this.
 pub const PREFIX: &str = "pixy-oidc:";
 
@@ -76,8 +81,9 @@ struct Incoming {
 /// What a token request is for, and so what follows it.
 #[derive(Clone, Debug, PartialEq)]
 enum Purpose {
-    /// The code of a full-page login (or of a silent top-level redirect): then land on `landing`.
-    Callback { landing: String },
+    /// The code of a full-page login (or of a silent top-level redirect, `redirect`): then
+    /// land on `landing`.
+    Callback { landing: String, redirect: bool },
     /// Restoring a session at start with the hidden iframe.
     Restore,
     /// Renewing the current session (refresh grant, or the hidden iframe without one).
@@ -165,6 +171,8 @@ enum Deadline {
     Handover,
     Fetch(u32),
     Frame(u32),
+    /// The hidden iframe `id` loaded a page [`FRAME_STUCK_MS`] ago and said nothing.
+    Stuck(u32),
     CatchUp,
 }
 
@@ -245,6 +253,8 @@ pub struct Engine {
     shared_seen: f64,
     /// The page URL when the last login was asked for.
     current_href: Option<String>,
+    /// Why the hidden iframe stayed on the provider's page, said again before a login.
+    stuck: Option<String>,
 }
 
 fn internal(msg: &str) -> Error {
@@ -361,6 +371,7 @@ impl Engine {
             last_retry_after: None,
             shared_seen: 0.0,
             current_href: None,
+            stuck: None,
         }
     }
 
@@ -380,7 +391,8 @@ impl Engine {
                 config,
                 href,
                 stored,
-            } => self.start(&config, href, stored)?,
+                secure,
+            } => self.start(&config, href, stored, secure)?,
             Event::Command { cmd, command } => {
                 if !self.started {
                     return Err(internal("a command before the start completed"));
@@ -409,7 +421,12 @@ impl Engine {
             Event::Digest { id, bytes } => self.on_digest(id, bytes),
             Event::Verified { id, ok } => self.on_verified(id, ok),
             Event::FrameAnswer { id, href } => self.on_frame(id, &href),
-            Event::FrameLoaded { .. } => {}
+            Event::FrameLoaded { id } => {
+                if matches!(self.flow, Flow::Frame { id: x, .. } if x == id) {
+                    self.clear_deadline(Deadline::Stuck(id));
+                    self.deadline(now + FRAME_STUCK_MS, Deadline::Stuck(id));
+                }
+            }
             Event::Stored { id } => self.on_stored(id),
             Event::LockGranted { id } => self.on_lock(id),
             Event::Locks { id, names } => self.on_locks(id, &names),
@@ -585,7 +602,13 @@ impl Engine {
     // ---------------------------------------------------------------------------------------
     // Start
 
-    fn start(&mut self, config: &str, href: String, stored: Vec<(String, String)>) -> Result<()> {
+    fn start(
+        &mut self,
+        config: &str,
+        href: String,
+        stored: Vec<(String, String)>,
+        secure: bool,
+    ) -> Result<()> {
         if self.cfg.is_some() {
             return Err(internal("started twice"));
         }
@@ -597,6 +620,22 @@ impl Engine {
             return Ok(());
         };
         self.origin = page.origin();
+        if !secure {
+            // No WebCrypto: no signature check, no PKCE challenge. Said at once, not after a
+            // trip to the provider.
+            self.reject(
+                0,
+                Error::new(
+                    Code::InsecureContext,
+                    cat(&[
+                        "this page (",
+                        &self.origin,
+                        ") is not a secure context (no WebCrypto): use https (or http://localhost)",
+                    ]),
+                ),
+            );
+            return Ok(());
+        }
         let page_url = cat(&[&self.origin, page.path]);
         let cfg = match Config::from_json(config, &page_url) {
             Ok(c) => c,
@@ -786,7 +825,10 @@ impl Engine {
         })();
         match result {
             Ok(((req, exchange), landing)) => self.begin_tokens(
-                Purpose::Callback { landing },
+                Purpose::Callback {
+                    landing,
+                    redirect: mode == Some(Mode::SilentRedirect),
+                },
                 false,
                 req,
                 Some(exchange.nonce),
@@ -816,7 +858,10 @@ impl Engine {
             return;
         };
         match mode {
-            SessionRestore::None => self.ready(None),
+            SessionRestore::None => {
+                self.debug(&["start: sessionRestore is \"none\": no silent restore"]);
+                self.ready(None)
+            }
             SessionRestore::Redirect => self.silent_redirect(),
             SessionRestore::Iframe | SessionRestore::Auto => {
                 self.debug(&["start: trying the hidden iframe"]);
@@ -980,6 +1025,11 @@ impl Engine {
     fn on_stored(&mut self, id: u32) {
         if let Some(Side::LoginStore { url: u, .. }) = self.take_side(id) {
             self.debug(&["login: to the provider"]);
+            if let Some(m) = self.stuck.clone() {
+                self.push(Action::Console {
+                    msg: cat(&["login: this login may stop at the provider too: ", &m]),
+                });
+            }
             // The promise of login() never settles: the page leaves.
             self.push(Action::Navigate { url: u });
             return;
@@ -1010,6 +1060,7 @@ impl Engine {
                 reduced,
             } if x == id => {
                 self.clear_deadline(Deadline::Frame(id));
+                self.clear_deadline(Deadline::Stuck(id));
                 self.push(Action::CloseFrame { id });
                 let result = (|| -> Result<_> {
                     let cfg = self.cfg()?;
@@ -1033,6 +1084,47 @@ impl Engine {
             }
             other => self.flow = other,
         }
+    }
+
+    /// The hidden iframe sat on a loaded page without answering (see [`FRAME_STUCK_MS`]).
+    pub(super) fn frame_stuck(&mut self, id: u32) {
+        let Flow::Frame {
+            id: x,
+            purpose,
+            reduced,
+            ..
+        } = &self.flow
+        else {
+            return;
+        };
+        if *x != id {
+            return;
+        }
+        let (purpose, reduced) = (purpose.clone(), *reduced);
+        self.clear_deadline(Deadline::Frame(id));
+        self.push(Action::CloseFrame { id });
+        let (uri, client) = self.cfg.as_ref().map_or(("", ""), |c| {
+            (c.silent_redirect_uri.as_str(), c.client_id.as_str())
+        });
+        let msg = cat(&[
+            "the hidden iframe stayed on a page of ",
+            &self
+                .meta
+                .as_ref()
+                .map_or_else(String::new, |m| origin_of(&m.authorization_endpoint)),
+            " instead of coming back: register ",
+            uri,
+            " as a redirect URI of client ",
+            client,
+            " there (right client id? framing allowed?)",
+        ]);
+        self.push(Action::Console { msg: msg.clone() });
+        let e = Error::new(Code::InvalidConfig, msg.clone());
+        self.stuck = Some(msg);
+        if purpose == Purpose::Restore {
+            self.push(Action::Emit(AppEvent::Error(e.clone())));
+        }
+        self.silent_failed(purpose, reduced, e);
     }
 
     /// A silent request failed (iframe or redirect).
@@ -1384,7 +1476,7 @@ impl Engine {
             claims: self.session.as_ref().map(|s| s.claims.json.clone()),
         });
         match purpose {
-            Purpose::Callback { landing } => {
+            Purpose::Callback { landing, redirect } => {
                 // A session exists again: a later reload may try one silent redirect.
                 if self.redirect_tried {
                     self.redirect_tried = false;
@@ -1394,7 +1486,7 @@ impl Engine {
                 self.push(Action::ReplaceUrl { url: landing });
                 let msg = self.transfer("login");
                 self.push(Action::Post { msg });
-                self.ready(Some("callback"));
+                self.ready(Some(if redirect { "redirect" } else { "callback" }));
             }
             Purpose::Restore => self.ready(Some("iframe")),
             Purpose::Renew => match self.gen_lock {
@@ -1691,6 +1783,7 @@ impl Engine {
             self.waiters.push((cmd, want));
         } else if want == Want::Renew {
             self.waiters.push((cmd, want));
+            self.debug(&["renewal: renewTokens() asked for one"]);
             self.renew(true);
         } else if self.retry_at.is_some_and(|r| r > self.now) {
             // Backing off after a passing fault: no request now. Valid tokens still serve;
@@ -1701,6 +1794,7 @@ impl Engine {
             }
         } else if due {
             self.waiters.push((cmd, want));
+            self.debug(&["renewal: due (getTokens/getUserInfo)"]);
             self.renew(false);
         } else {
             self.serve(cmd, want);

@@ -190,6 +190,7 @@ impl Engine {
                         }
                     }
                 }
+                Deadline::Stuck(id) => self.frame_stuck(id),
                 Deadline::CatchUp => {
                     if matches!(self.flow, Flow::CatchUp { .. }) {
                         self.renew_failed(Error::new(
@@ -203,6 +204,11 @@ impl Engine {
         if self.started && !self.renewing && matches!(self.flow, Flow::Idle) {
             if let Some(at) = self.renewal_at() {
                 if now >= at {
+                    self.debug(&[if self.failures > 0 {
+                        "renewal: retrying after a passing fault"
+                    } else {
+                        "renewal: due (timer)"
+                    }]);
                     self.renew(false);
                 }
             }

@@ -594,6 +594,7 @@ impl World {
                 config,
                 href: href.to_string(),
                 stored,
+                secure: true,
             },
         );
     }
@@ -822,7 +823,7 @@ impl World {
             Action::Reject { cmd, error } => {
                 self.tabs[t].results.insert(cmd, Err(error));
             }
-            Action::Debug { msg } => self.tabs[t].debug.push(msg),
+            Action::Debug { msg } | Action::Console { msg } => self.tabs[t].debug.push(msg),
         }
     }
 

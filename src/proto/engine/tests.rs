@@ -174,7 +174,7 @@ fn the_silent_redirect_finds_the_session_the_iframe_cannot_see() {
     let t = w.open_settled(page);
     assert_eq!(
         ok(&w, t, 0),
-        "{\"restoredVia\":\"callback\"}",
+        "{\"restoredVia\":\"redirect\"}",
         "{}",
         w.story(t)
     );
@@ -642,6 +642,7 @@ fn malformed_events_are_errors_not_panics() {
             config: config(),
             href: String::from(PAGE),
             stored: Vec::new(),
+            secure: true,
         },
     )
     .unwrap();
@@ -651,7 +652,8 @@ fn malformed_events_are_errors_not_panics() {
             Event::Start {
                 config: config(),
                 href: String::from(PAGE),
-                stored: Vec::new()
+                stored: Vec::new(),
+                secure: true,
             }
         )
         .is_err());
