@@ -28,7 +28,17 @@
 //! Only the PKCE verifier, `state` and `nonce` of a login in flight sit in sessionStorage between
 //! the redirect and the callback; they are deleted on use and expire after ten minutes.
 
+// The core's modules are the crate's own; the public surface is the session engine. The
+// `fuzzing` feature opens the parsers to the fuzz targets in `fuzz/`.
+#[cfg(feature = "fuzzing")]
 pub mod proto;
+#[cfg(not(feature = "fuzzing"))]
+mod proto;
+
+pub use proto::engine::{
+    action::error_json, output_json, Action, AppEvent, Command, Engine, Event, Failure,
+};
+pub use proto::error::{Code, Error, Result};
 
 #[cfg(target_arch = "wasm32")]
 mod browser;

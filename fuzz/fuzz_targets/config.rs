@@ -4,7 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use pixy_oidc::proto::config::Config;
-use pixy_oidc::proto::{url, Code};
+use pixy_oidc::proto::url;
+use pixy_oidc::Code;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -53,6 +53,7 @@ fuzz_target!(|data: &[u8]| {
         )]
     };
     let start = Event::Start {
+        secure: true,
         config: String::from(CONFIG),
         href: PAGES[usize::from(pick) % PAGES.len()].to_string(),
         stored,

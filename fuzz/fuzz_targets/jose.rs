@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pixy_oidc::proto::{jose, Code};
+use pixy_oidc::proto::jose;
+use pixy_oidc::Code;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else {

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pixy_oidc::proto::json;
-use pixy_oidc::proto::Code;
+use pixy_oidc::Code;
 use pixy_oidc_fuzz::same;
 
 fuzz_target!(|data: &[u8]| {

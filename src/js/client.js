@@ -5,9 +5,6 @@
 import { Client as Engine } from "./pixy_oidc.js";
 import { describe, digest, frame, send, verify } from "./io.js";
 
-/** sessionStorage entries the engine reads at start (logins in flight and markers). */
-const PREFIX = "pixy-oidc:";
-
 /** A `__proto__` member of the provider's JSON must never become an object's prototype. */
 const noProto = (k, v) => (k === "__proto__" ? undefined : v);
 
@@ -24,7 +21,8 @@ function stored() {
   const out = [];
   for (let i = 0; s && i < s.length; i++) {
     const k = s.key(i);
-    if (k?.startsWith(PREFIX)) out.push([k, s.getItem(k) ?? ""]);
+    // The engine keeps what is its own (logins in flight, markers, the provider's documents).
+    if (k !== null) out.push([k, s.getItem(k) ?? ""]);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 //! The authorization response (OIDC Core §3.1.2.5–3.1.2.7, RFC 6749 §4.1.2, RFC 9207).
 
-use super::authorize::{Mode, PendingLogin};
+use super::authorize::PendingLogin;
 use super::config::Config;
 use super::discovery::{self, Metadata};
 use super::error::{cat, quoted, Code, Error, Result};
@@ -76,14 +76,8 @@ pub struct ValidatedCallback {
 }
 
 impl ValidatedCallback {
-    pub fn nonce(&self) -> &str {
-        &self.pending.nonce
-    }
     pub fn redirect_to(&self) -> &str {
         &self.pending.redirect_to
-    }
-    pub fn mode(&self) -> Mode {
-        self.pending.mode
     }
     pub(crate) fn into_parts(self) -> (String, String, Verifier, String) {
         (

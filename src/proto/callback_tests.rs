@@ -4,6 +4,7 @@ use super::super::authorize::{self, Options};
 use super::super::discovery::tests::{cfg, doc};
 use super::super::http::Response;
 use super::*;
+use crate::proto::authorize::Mode;
 
 const CB: &str = "http://localhost:5173/";
 

@@ -5,7 +5,7 @@ use super::b64;
 use super::config::{Config, Tenants};
 use super::discovery::{fill_tenant, has_tenant_placeholder, Metadata};
 use super::error::{cat, join, quoted, Code, Error, Result};
-#[cfg(any(test, not(target_arch = "wasm32")))]
+#[cfg(any(test, feature = "fuzzing"))]
 use super::jose::Hash;
 use super::jose::Jws;
 use super::json::{number_text, Value};
@@ -55,7 +55,7 @@ pub fn at_hash_of_digest(digest: &[u8]) -> String {
 }
 
 /// The hash of `data` (native code; the browser uses WebCrypto instead).
-#[cfg(any(test, not(target_arch = "wasm32")))]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn digest(hash: Hash, data: &[u8]) -> Vec<u8> {
     use sha2::{Digest, Sha256, Sha384, Sha512};
     match hash {
@@ -66,7 +66,7 @@ pub fn digest(hash: Hash, data: &[u8]) -> Vec<u8> {
 }
 
 /// `at_hash` of an access token (§3.1.3.6).
-#[cfg(any(test, not(target_arch = "wasm32")))]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn at_hash(hash: Hash, access_token: &str) -> String {
     at_hash_of_digest(&digest(hash, access_token.as_bytes()))
 }

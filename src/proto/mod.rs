@@ -21,5 +21,3 @@ pub mod session;
 pub mod token;
 pub mod url;
 pub mod userinfo;
-
-pub use error::{Code, Error, Result};

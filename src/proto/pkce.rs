@@ -26,14 +26,14 @@ impl Verifier {
     }
     /// `BASE64URL(SHA256(ASCII(code_verifier)))`, RFC 7636 §4.2 (native code; the browser
     /// hashes with WebCrypto and hands the digest to [`challenge_from_digest`]).
-    #[cfg(any(test, not(target_arch = "wasm32")))]
+    #[cfg(test)]
     pub fn challenge(&self) -> String {
         challenge_s256(&self.0)
     }
 }
 
 /// RFC 7636 §4.2, S256 (native code: SHA-256 ships in no wasm).
-#[cfg(any(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 pub fn challenge_s256(verifier: &str) -> String {
     use sha2::{Digest, Sha256};
     b64::encode(&Sha256::digest(verifier.as_bytes()))

@@ -17,7 +17,6 @@ fn claims() -> Claims {
 fn tr(at: &str, rt: Option<&str>, expires_in: Option<f64>) -> TokenResponse {
     TokenResponse {
         access_token: Secret::new(at),
-        token_type: "Bearer".into(),
         id_token: None,
         refresh_token: rt.map(Secret::new),
         scope: None,
@@ -80,7 +79,6 @@ fn session(expires_in: f64, received: f64) -> Session {
     };
     let tr = TokenResponse {
         access_token: Secret::new("at"),
-        token_type: "Bearer".into(),
         id_token: None,
         refresh_token: Some(Secret::new("rt")),
         scope: Some("openid".into()),
@@ -142,7 +140,6 @@ fn generations_order_sessions_across_tabs() {
     let renewed = first.refreshed(
         TokenResponse {
             access_token: Secret::new("at2"),
-            token_type: "Bearer".into(),
             id_token: None,
             refresh_token: Some(Secret::new("rt2")),
             scope: None,

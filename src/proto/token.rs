@@ -41,15 +41,11 @@ pub struct Request {
 #[derive(Debug)]
 pub struct Exchange {
     pub nonce: String,
-    pub redirect_to: String,
-    pub mode: super::authorize::Mode,
 }
 
 /// The authorization-code grant. Consumes the validated callback, so a code is redeemed once.
 /// The `redirect_uri` is the one of the authorization request, byte for byte.
 pub fn code_request(cfg: &Config, meta: &Metadata, cb: ValidatedCallback) -> (Request, Exchange) {
-    let mode = cb.mode();
-    let redirect_to = cb.redirect_to().to_string();
     let (code, redirect_uri, verifier, nonce) = cb.into_parts();
     let body = url::form(&[
         ("grant_type", "authorization_code"),
@@ -63,11 +59,7 @@ pub fn code_request(cfg: &Config, meta: &Metadata, cb: ValidatedCallback) -> (Re
             url: meta.token_endpoint.clone(),
             body,
         },
-        Exchange {
-            nonce,
-            redirect_to,
-            mode,
-        },
+        Exchange { nonce },
     )
 }
 
@@ -87,7 +79,6 @@ pub fn refresh_request(cfg: &Config, meta: &Metadata, refresh_token: &Secret) ->
 #[derive(Clone, Debug)]
 pub struct TokenResponse {
     pub access_token: Secret,
-    pub token_type: String,
     pub id_token: Option<Secret>,
     pub refresh_token: Option<Secret>,
     pub scope: Option<String>,
@@ -126,7 +117,6 @@ pub fn parse(resp: &Response) -> Result<TokenResponse> {
     };
     Ok(TokenResponse {
         access_token: Secret::new(access_token),
-        token_type: "Bearer".into(),
         id_token: string(&v, "id_token")?
             .filter(|s| !s.is_empty())
             .map(Secret::new),

@@ -367,12 +367,9 @@ describe("example apps against the local provider", { timeout: 300_000 }, () => 
       });
     });
 
-    test(`www/${name}: a protected page opened logged out in a fresh tab logs in and comes back to it`, {
-      // The binding's part (RequireLogin / the guard start a login back to the route) is done;
-      // the core's part (after a silent top-level prompt=none redirect that finds no session,
-      // land on the page that was opened, not on the redirect URI) lands with the new engine.
-      todo: "needs the core to return to the opened page after a failed silent redirect",
-    }, async () => {
+    // The engine lands the user on the page they opened after a silent top-level prompt=none
+    // redirect that found no session; RequireLogin / the guard then start a login back to it.
+    test(`www/${name}: a protected page opened logged out in a fresh tab logs in and comes back to it`, async () => {
       await withApp(name, async ({ page, app, provider, base, errors }) => {
         await page.goto(`${app.origin}${base}profile?tab=1`, { timeout: STEP });
         await page

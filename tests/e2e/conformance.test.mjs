@@ -267,6 +267,20 @@ async function runScenario(name, t) {
         assert.ok(!cb.searchParams.has(p), `"${p}" removed from the URL after the callback`);
       }
       if (e.either) t.diagnostic(`${name}: the client ACCEPTED (tries each candidate key)`);
+      if (e.protoDropped) {
+        const token = JSON.parse(Buffer.from(tokens[0].issued.idToken.split(".")[1], "base64url").toString());
+        assert.ok(Object.hasOwn(token, "__proto__"), "test set-up: the signed claims hold a __proto__ member");
+        const seen = await page.evaluate(() => {
+          const c = window.oidc.claims;
+          return {
+            plain: Object.getPrototypeOf(c) === Object.prototype,
+            own: Object.hasOwn(c, "__proto__"),
+            isAdmin: c.isAdmin ?? null,
+            copied: Object.assign({}, c).isAdmin ?? null,
+          };
+        });
+        assert.deepEqual(seen, { plain: true, own: false, isAdmin: null, copied: null }, "the claims object has the plain prototype and no __proto__ member");
+      }
     } else {
       await checkReject(page, e, { t });
       if (e.provider) {

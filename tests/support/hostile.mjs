@@ -151,6 +151,14 @@ export const SCENARIOS = {
     signing: (ctx) => ({ alg: "HS256", hmacWith: ctx.keys.rs }),
     expect: { reject: true, stage: "token", codes: ["invalid_id_token"] },
   },
+  "claims-with-a-proto-member": {
+    // A `__proto__` member in the claims: JSON.parse makes it an own property, never the
+    // prototype, and pixy-oidc hands the app claims without it.
+    claims: (c) => {
+      Object.defineProperty(c, "__proto__", { value: { isAdmin: true }, enumerable: true, writable: true, configurable: true });
+    },
+    expect: { accept: true, protoDropped: true },
+  },
   "rp-id_token-issuer-mismatch": {
     claims: (c) => {
       c.iss = "https://attacker.example/";

@@ -226,6 +226,9 @@ pub struct Engine {
     /// The keys fetched ahead, right after discovery, so that a later callback or code
     /// exchange has them already.
     jwks_prefetch: Option<u32>,
+    /// The keys came from sessionStorage or another tab, not from a fetch in this page: a kid
+    /// they lack earns an ordinary fetch before the one refetch that bypasses caches.
+    jwks_kept: bool,
     session: Option<Session>,
     received_at_ms: f64,
     flow: Flow,
@@ -349,6 +352,7 @@ impl Engine {
             jwks_body: String::new(),
             docs_at: 0.0,
             jwks_prefetch: None,
+            jwks_kept: false,
             session: None,
             received_at_ms: 0.0,
             flow: Flow::Idle,
@@ -733,6 +737,7 @@ impl Engine {
             if let Ok(keys) = jose::parse_jwks(&Response::json(200, jwks)) {
                 self.jwks = Some(keys);
                 self.jwks_body = jwks.to_string();
+                self.jwks_kept = true;
             }
         }
     }
@@ -1263,6 +1268,7 @@ impl Engine {
                     Ok(keys) => {
                         self.jwks = Some(keys);
                         self.jwks_body = resp.body;
+                        self.jwks_kept = false;
                         self.write_docs();
                         self.advance(pipe);
                     }
@@ -1282,6 +1288,7 @@ impl Engine {
                     if let Ok(keys) = jose::parse_jwks(&resp) {
                         self.jwks = Some(keys);
                         self.jwks_body = resp.body;
+                        self.jwks_kept = false;
                         self.write_docs();
                     }
                 }
@@ -1364,6 +1371,16 @@ impl Engine {
                             sig: b64::encode(&jws.signature),
                         });
                         pipe.verify = Some(id);
+                    }
+                    // The `kid` is in no key kept from before: fetch the keys.
+                    Some(None) if self.jwks_kept => {
+                        self.jwks_kept = false;
+                        let u = self
+                            .meta
+                            .as_ref()
+                            .map(|m| m.jwks_uri.clone())
+                            .unwrap_or_default();
+                        pipe.jwks_fetch = Some(self.fetch(&u, None, None, "the JWKS request"));
                     }
                     // The `kid` is in no key: the provider rotated its keys. Fetch them once
                     // more, bypassing caches; never in a loop.

@@ -258,6 +258,7 @@ impl Engine {
             if let Ok(keys) = jose::parse_jwks(&Response::json(200, body)) {
                 self.jwks = Some(keys);
                 self.jwks_body = body.to_string();
+                self.jwks_kept = true;
             }
         }
         self.session = Some(s);
