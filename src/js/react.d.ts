@@ -9,9 +9,10 @@ export type OidcProviderProps = {
   /** Shown while the instance is being created (callback handling, session restore). */
   fallback?: ReactNode;
   /**
-   * Shown when createOidc rejects (e.g. a login denied at the provider); without it the error
-   * goes to the nearest error boundary. `retry()` calls createOidc again (the URL no longer
-   * holds the failed response, so the app then starts, logged out).
+   * Shown when createOidc rejects (e.g. a login denied at the provider); without it a set-up
+   * mistake (`invalid_config`, `insecure_context`, `wasm_load_failed`) is shown on the page and
+   * any other error goes to the nearest error boundary. `retry()` calls createOidc again (the
+   * URL no longer holds the failed response, so the app then starts, logged out).
    */
   errorFallback?: ReactNode | ((error: OidcError, retry: () => void) => ReactNode);
   children?: ReactNode;

@@ -126,9 +126,14 @@ function storeFor(oidc) {
  * e.g. from createMockOidc(), or a promise of one). Renders `fallback` until the instance is
  * ready; if createOidc rejects (e.g. the user denied the login at the provider), renders
  * `errorFallback` (a node, or a function of the error and `retry`, which calls createOidc again:
- * the URL no longer holds the failed response, so the app then starts logged out), or throws
- * the OidcError to the nearest error boundary.
+ * the URL no longer holds the failed response, so the app then starts logged out). Without
+ * `errorFallback`, a mistake in the app's set-up (`invalid_config`, `insecure_context`,
+ * `wasm_load_failed`) is shown on the page, so the developer never stares at a blank page; any
+ * other OidcError is thrown to the nearest error boundary.
  */
+/** Errors that come from the app's own set-up, not from the user or the provider. */
+const SETUP_MISTAKES = new Set(["invalid_config", "insecure_context", "wasm_load_failed"]);
+
 export function OidcProvider({ config, oidc, fallback = null, errorFallback, children }) {
   if (oidc == null && config == null) throw new TypeError("<OidcProvider> needs a `config` or an `oidc` prop");
   const ready = isOidc(oidc) ? oidc : null;
@@ -154,7 +159,14 @@ export function OidcProvider({ config, oidc, fallback = null, errorFallback, chi
   const current = ready ?? (state.key === key ? state.oidc : null);
   if (!current) {
     if (state.key === key && state.error) {
-      if (errorFallback === undefined) throw state.error;
+      if (errorFallback === undefined) {
+        if (!SETUP_MISTAKES.has(state.error.code)) throw state.error;
+        return createElement(
+          "p",
+          { role: "alert", "data-pixy-oidc-error": state.error.code },
+          `pixy-oidc: ${state.error.code}: ${state.error.message}`,
+        );
+      }
       const retry = () => setAttempts((n) => n + 1);
       return typeof errorFallback === "function" ? errorFallback(state.error, retry) : errorFallback;
     }

@@ -126,6 +126,14 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
       assert.deepEqual(r, { shown: "provider_error", status: "out", createOidcCalls: 2 });
     });
 
+    test("without errorFallback, a set-up mistake (invalid_config) is shown on the page, not a blank page", async () => {
+      const r = await fx.run("setupMistakeShown");
+      assert.deepEqual(r, {
+        shown: 'pixy-oidc: invalid_config: unknown option "redirectURI": did you mean `redirectUri`?',
+        role: "alert",
+      });
+    });
+
     test("a rejected createOidc goes to errorFallback, or to the error boundary", async () => {
       const r = await fx.run("createOidcRejects");
       assert.deepEqual(r, { errorFallback: "provider_error", boundary: "provider_error" });
