@@ -99,6 +99,11 @@ export function createOidcPlugin(source) {
       (e) => {
         failed = true;
         error.value = e;
+        // A mistake in the app's set-up reaches the developer even where no template shows
+        // `error`.
+        if (["invalid_config", "insecure_context", "wasm_load_failed"].includes(e?.code)) {
+          console.error(`pixy-oidc: ${e.code}: ${e.message}`);
+        }
         throw e;
       },
     );
