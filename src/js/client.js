@@ -3,7 +3,7 @@
 // in flight, the hidden iframe, navigation, the other tabs (BroadcastChannel, Web Locks), the
 // one timer the engine asks for. It decides nothing: every rule is the engine's.
 import { Client as Engine } from "./pixy_oidc.js";
-import { describe, digest, frame, send, verify } from "./io.js";
+import { describe, digest, frame, generateKey, send, sign, verify } from "./io.js";
 
 /** A `__proto__` member of the provider's JSON must never become an object's prototype. */
 const noProto = (k, v) => (k === "__proto__" ? undefined : v);
@@ -42,6 +42,9 @@ export class Shell {
     this.locks = new Map();
     this.channel = null;
     this.timer = undefined;
+    /** The DPoP key pair (CryptoKeys; the private one not extractable), in memory only. */
+    this.key = null;
+    this.offeredKey = null;
     this.onOnline = () => this.run({ type: "online" });
     this.onVisible = () => document.visibilityState === "visible" && this.run({ type: "visible" });
   }
@@ -93,7 +96,15 @@ export class Shell {
       case "listen":
         try {
           this.channel = new BroadcastChannel(a.channel);
-          this.channel.onmessage = (e) => typeof e.data === "string" && this.run({ type: "tab", msg: e.data });
+          this.channel.onmessage = (e) => {
+            const d = e.data;
+            if (typeof d === "string") this.run({ type: "tab", msg: d });
+            else if (typeof d?.msg === "string") {
+              // A session's DPoP key, in memory (structured clone); taken if the engine says so.
+              this.offeredKey = d.key ?? null;
+              this.run({ type: "tab", msg: d.msg });
+            }
+          };
         } catch {
           this.channel = null;
         }
@@ -152,7 +163,24 @@ export class Shell {
         }
         break;
       case "post":
-        this.channel?.postMessage(a.msg);
+        this.channel?.postMessage(a.key ? { msg: a.msg, key: this.key } : a.msg);
+        break;
+      case "generateKey":
+        this.later(
+          generateKey(a).then(([pair, event]) => {
+            if (pair) this.key = pair;
+            return event;
+          }),
+        );
+        break;
+      case "sign":
+        this.later(sign(a, this.key));
+        break;
+      case "dropKey":
+        this.key = null;
+        break;
+      case "takeKey":
+        this.key = this.offeredKey;
         break;
       case "lock": {
         const c = new AbortController();
@@ -225,6 +253,7 @@ export class Shell {
     for (const unlock of this.locks.values()) unlock();
     this.engine.free();
     this.engine = null;
+    this.key = null;
     this.run = () => {};
   }
 }

@@ -141,6 +141,38 @@ class Oidc {
     return this.#call("getUserInfo");
   }
 
+  /**
+   * `fetch` with the access token (`DPoP` and a fresh proof, or `Bearer`), renewed first when
+   * due; sent once more when the engine says so (a resource server's DPoP nonce, or a token
+   * another tab renewed meanwhile).
+   */
+  async fetch(input, init) {
+    const request = new Request(input, init);
+    const at = { method: request.method, url: request.url };
+    let headers = await this.#call("fetchHeaders", at);
+    for (let attempt = 0; ; attempt++) {
+      const r = request.clone();
+      r.headers.set("Authorization", headers.authorization);
+      if (headers.dpop) r.headers.set("DPoP", headers.dpop);
+      const response = await fetch(r);
+      const next = await this.#call("fetchAnswer", {
+        ...at,
+        authorization: headers.authorization,
+        status: response.status,
+        wwwAuthenticate: response.headers.get("www-authenticate") ?? undefined,
+        dpopNonce: response.headers.get("dpop-nonce") ?? undefined,
+        attempt,
+      });
+      if (!next) return response;
+      headers = next;
+    }
+  }
+
+  /** A DPoP proof for `method` `url` with the current access token, for the app's own client. */
+  createDPoPProof({ method, url } = {}) {
+    return this.#call("createProof", { method: String(method ?? "GET").toUpperCase(), url: String(url) });
+  }
+
   logout({ redirectTo } = {}) {
     let p;
     try {

@@ -13,13 +13,14 @@ const unb64u = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/
 
 /**
  * A fetch action: `credentials: "omit"` (Okta answers some endpoints with `ACAO: *`), the
- * access token in the header (RFC 6750 §2.1), at most `a.max` bytes of body, counted as read
+ * access token and a DPoP proof in headers, at most `a.max` bytes of body, counted as read
  * (a chunked or compressed body has no trustworthy Content-Length). Resolves to the event.
  */
 export async function send(a, signal) {
   const headers = { Accept: "application/json" };
   if (a.form !== undefined) headers["Content-Type"] = "application/x-www-form-urlencoded";
-  if (a.bearer !== undefined) headers.Authorization = `Bearer ${a.bearer}`;
+  if (a.authorization !== undefined) headers.Authorization = a.authorization;
+  if (a.dpop !== undefined) headers.DPoP = a.dpop;
   const failed = (reason, e) => ({ type: "failed", id: a.id, reason, detail: describe(e) });
   let resp;
   try {
@@ -64,8 +65,31 @@ export async function send(a, signal) {
     status: resp.status,
     contentType: resp.headers.get("content-type") ?? undefined,
     retryAfter: resp.headers.get("retry-after") ?? undefined,
+    dpopNonce: resp.headers.get("dpop-nonce") ?? undefined,
+    wwwAuthenticate: resp.headers.get("www-authenticate") ?? undefined,
     body: new TextDecoder().decode(body),
   };
+}
+
+/** The DPoP key pair: P-256, the private key not extractable (it never leaves WebCrypto). */
+export async function generateKey(a) {
+  try {
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+    const { x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    return [pair, { type: "key", id: a.id, x, y }];
+  } catch (e) {
+    return [null, { type: "failed", id: a.id, reason: "crypto", detail: `crypto.subtle.generateKey: ${describe(e)}` }];
+  }
+}
+
+/** A sign action with the DPoP key: the JWS ES256 signature (r and s). */
+export async function sign(a, pair) {
+  try {
+    const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, utf8(a.input));
+    return { type: "signed", id: a.id, sig: b64u(new Uint8Array(sig)) };
+  } catch (e) {
+    return { type: "failed", id: a.id, reason: "crypto", detail: `crypto.subtle.sign: ${describe(e)}` };
+  }
 }
 
 /** A digest action: resolves to the event. */

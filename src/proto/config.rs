@@ -14,6 +14,15 @@ pub enum SessionRestore {
     None,
 }
 
+/// When the authorization request is pushed first (RFC 9126, `par`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Par {
+    /// When the provider's metadata requires it.
+    Auto,
+    Always,
+    Never,
+}
+
 /// Which tenants an Entra multi-tenant authority may sign in (`entraMultiTenant`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tenants {
@@ -43,6 +52,9 @@ pub struct Config {
     pub http_timeout_ms: f64,
     /// Narrate the engine's decisions in the console (never a token).
     pub debug: bool,
+    /// DPoP (RFC 9449): tokens bound to a key that never leaves the browser.
+    pub dpop: bool,
+    pub par: Par,
 }
 
 /// Authorization request parameters the library owns; `extraAuthParams` may not set them.
@@ -77,12 +89,12 @@ pub const OPTIONS: &[&str] = &[
     "silentTimeoutMs",
     "httpTimeoutMs",
     "debug",
+    "dpop",
+    "par",
 ];
 
 /// Options planned but not built: refused with a message that says so.
 const PLANNED: &[&str] = &[
-    "dpop",
-    "par",
     "idleTimeoutMs",
     "idleWarningMs",
     "sessionCheckIntervalMs",
@@ -141,6 +153,14 @@ fn check_option(name: &str) -> Result<()> {
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::new(Code::InvalidConfig, msg)
+}
+
+fn flag(v: &Value, key: &str) -> Result<bool> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(bad(cat(&["`", key, "` must be true or false"]))),
+    }
 }
 
 fn opt_string(v: &Value, key: &str) -> Result<Option<String>> {
@@ -346,10 +366,13 @@ impl Config {
             extra_logout_params,
             silent_timeout_ms,
             http_timeout_ms,
-            debug: match v.get("debug") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err(bad("`debug` must be true or false")),
+            debug: flag(&v, "debug")?,
+            dpop: flag(&v, "dpop")?,
+            par: match opt_string(&v, "par")?.as_deref() {
+                None | Some("auto") => Par::Auto,
+                Some("always") => Par::Always,
+                Some("never") => Par::Never,
+                Some(_) => return Err(bad("`par` must be \"auto\", \"always\" or \"never\"")),
             },
         })
     }

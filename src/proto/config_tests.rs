@@ -187,8 +187,6 @@ fn a_client_secret_is_refused_with_the_way_out() {
 #[test]
 fn planned_options_say_not_supported_yet() {
     for name in [
-        "dpop",
-        "par",
         "idleTimeoutMs",
         "idleWarningMs",
         "sessionCheckIntervalMs",
@@ -210,12 +208,23 @@ fn every_known_option_is_accepted() {
         "scopes":["email"],"postLogoutRedirectUri":"https://a.example/","extraAuthParams":{},
         "silentRedirectUri":"https://a.example/s","sessionRestore":"none","clockSkewSeconds":5,
         "entraMultiTenant":null,"endSessionEndpoint":"https://i.example/logout",
-        "extraLogoutParams":{},"silentTimeoutMs":1000,"httpTimeoutMs":1000,"debug":true}"#,
+        "extraLogoutParams":{},"silentTimeoutMs":1000,"httpTimeoutMs":1000,"debug":true,
+        "dpop":true,"par":"always"}"#,
         PAGE,
     )
     .unwrap();
-    assert!(c.debug);
-    assert_eq!(OPTIONS.len(), 15);
+    assert!(c.debug && c.dpop);
+    assert_eq!(c.par, Par::Always);
+    assert_eq!(OPTIONS.len(), 17);
+}
+
+#[test]
+fn dpop_and_par_have_their_defaults_and_refuse_other_values() {
+    let c = Config::from_json(r#"{"issuer":"https://i.example","clientId":"c"}"#, PAGE).unwrap();
+    assert!(!c.dpop);
+    assert_eq!(c.par, Par::Auto);
+    assert_eq!(refusal(r#""dpop":"yes""#).code, Code::InvalidConfig);
+    assert_eq!(refusal(r#""par":"sometimes""#).code, Code::InvalidConfig);
 }
 
 #[test]

@@ -21,6 +21,11 @@ pub struct Metadata {
     pub revocation_endpoint: Option<String>,
     /// RFC 9207 §3: the provider promises `iss` in every authorization response.
     pub iss_parameter_supported: bool,
+    /// RFC 9126 §5: where authorization requests are pushed, and whether they must be.
+    pub par_endpoint: Option<String>,
+    pub par_required: bool,
+    /// RFC 9449 §5.1: the provider issues DPoP-bound tokens (it lists ES256 or any algorithm).
+    pub dpop: bool,
 }
 
 /// `{issuer}/.well-known/openid-configuration`, with one trailing `/` of the issuer dropped
@@ -170,6 +175,15 @@ pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
             .get("authorization_response_iss_parameter_supported")
             .and_then(|v| v.as_bool())
             .unwrap_or(false),
+        par_endpoint: endpoint("pushed_authorization_request_endpoint")?,
+        par_required: doc
+            .get("require_pushed_authorization_requests")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        dpop: doc
+            .get("dpop_signing_alg_values_supported")
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty()),
         issuer: issuer.to_string(),
     })
 }

@@ -9,6 +9,8 @@ use super::token::{Secret, TokenResponse};
 #[derive(Clone, Debug)]
 pub struct Session {
     pub access_token: Secret,
+    /// DPoP-bound (RFC 9449) rather than Bearer.
+    pub dpop: bool,
     pub id_token: Secret,
     pub refresh_token: Option<Secret>,
     pub scope: Option<String>,
@@ -31,6 +33,7 @@ impl Session {
         Session {
             access_expires_at_ms: tr.expires_in.map(|s| received_at_ms + s * 1000.0),
             access_token: tr.access_token,
+            dpop: tr.dpop,
             id_token,
             refresh_token: tr.refresh_token,
             scope: tr.scope,
@@ -51,6 +54,7 @@ impl Session {
         Session {
             access_expires_at_ms: tr.expires_in.map(|s| received_at_ms + s * 1000.0),
             access_token: tr.access_token,
+            dpop: tr.dpop,
             id_token,
             refresh_token: tr.refresh_token.or_else(|| self.refresh_token.clone()),
             scope: tr.scope.or_else(|| self.scope.clone()),
@@ -70,7 +74,7 @@ impl Session {
         let w = ObjectWriter::new()
             .str("accessToken", self.access_token.expose())
             .str("idToken", self.id_token.expose())
-            .str("tokenType", "Bearer")
+            .str("tokenType", if self.dpop { "DPoP" } else { "Bearer" })
             .opt_str("scope", self.scope.as_deref());
         match self.access_expires_at_ms {
             Some(t) => w.num("accessTokenExpiresAt", t.floor()),
@@ -120,6 +124,7 @@ impl Session {
     pub fn to_transfer_json(&self) -> String {
         let w = ObjectWriter::new()
             .str("access_token", self.access_token.expose())
+            .raw("dpop", if self.dpop { "true" } else { "false" })
             .str("id_token", self.id_token.expose())
             .opt_str(
                 "refresh_token",
@@ -177,6 +182,7 @@ impl Session {
         };
         Some(Session {
             access_token: Secret::new(v.str_member("access_token")?),
+            dpop: v.get("dpop").and_then(Value::as_bool).unwrap_or(false),
             id_token: Secret::new(v.str_member("id_token")?),
             refresh_token: v.str_member("refresh_token").map(Secret::new),
             scope: v.str_member("scope").map(str::to_string),

@@ -16,6 +16,7 @@ fn claims() -> Claims {
 
 fn tr(at: &str, rt: Option<&str>, expires_in: Option<f64>) -> TokenResponse {
     TokenResponse {
+        dpop: false,
         access_token: Secret::new(at),
         id_token: None,
         refresh_token: rt.map(Secret::new),
@@ -78,6 +79,7 @@ fn session(expires_in: f64, received: f64) -> Session {
         nonce: None,
     };
     let tr = TokenResponse {
+        dpop: false,
         access_token: Secret::new("at"),
         id_token: None,
         refresh_token: Some(Secret::new("rt")),
@@ -139,6 +141,7 @@ fn generations_order_sessions_across_tabs() {
     let first = session(300.0, 0.0);
     let renewed = first.refreshed(
         TokenResponse {
+            dpop: false,
             access_token: Secret::new("at2"),
             id_token: None,
             refresh_token: Some(Secret::new("rt2")),

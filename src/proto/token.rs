@@ -79,6 +79,8 @@ pub fn refresh_request(cfg: &Config, meta: &Metadata, refresh_token: &Secret) ->
 #[derive(Clone, Debug)]
 pub struct TokenResponse {
     pub access_token: Secret,
+    /// DPoP-bound (RFC 9449), or a Bearer token.
+    pub dpop: bool,
     pub id_token: Option<Secret>,
     pub refresh_token: Option<Secret>,
     pub scope: Option<String>,
@@ -89,7 +91,10 @@ pub struct TokenResponse {
 /// Checks a token endpoint response. OAuth errors keep the provider's `error` and
 /// `error_description`; a provider that wants a client secret (Google's web clients) gets its own
 /// code, since no browser-only client can ever satisfy it.
-pub fn parse(resp: &Response) -> Result<TokenResponse> {
+///
+/// `dpop`: a DPoP proof went with the request and the provider advertises DPoP, so the token
+/// must be DPoP-bound (RFC 9449 §5); otherwise it must be a Bearer token.
+pub fn parse(resp: &Response, dpop: bool) -> Result<TokenResponse> {
     let v = http::json_object(resp, "the token response").map_err(secret_required)?;
     let access_token = string(&v, "access_token")?
         .filter(|s| !s.is_empty())
@@ -97,9 +102,12 @@ pub fn parse(resp: &Response) -> Result<TokenResponse> {
     let token_type =
         string(&v, "token_type")?.ok_or_else(|| bad("the token response has no `token_type`"))?;
     // RFC 6749 §5.1: case-insensitive (old Keycloak sends `bearer`).
-    if !token_type.eq_ignore_ascii_case("bearer") {
+    let want = if dpop { "DPoP" } else { "Bearer" };
+    if !token_type.eq_ignore_ascii_case(want) {
         return Err(bad(&cat(&[
-            "the token response's `token_type` must be Bearer, got ",
+            "the token response's `token_type` must be ",
+            want,
+            ", got ",
             &quoted(token_type, 40),
         ])));
     }
@@ -117,6 +125,7 @@ pub fn parse(resp: &Response) -> Result<TokenResponse> {
     };
     Ok(TokenResponse {
         access_token: Secret::new(access_token),
+        dpop,
         id_token: string(&v, "id_token")?
             .filter(|s| !s.is_empty())
             .map(Secret::new),

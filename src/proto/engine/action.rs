@@ -20,16 +20,27 @@ pub enum Action {
     /// Open the BroadcastChannel `channel` to the app's other tabs and listen for `online` and
     /// `visibilitychange`.
     Listen { channel: String },
-    /// An HTTP request: GET, or a form POST when `form` is set; `bearer` goes in the
-    /// `Authorization` header (RFC 6750 §2.1). Read at most `max` bytes of the body.
+    /// An HTTP request: GET, or a form POST when `form` is set; `authorization` is the
+    /// `Authorization` header (`Bearer <token>`, RFC 6750 §2.1, or `DPoP <token>`), `dpop` the
+    /// `DPoP` header (a proof, RFC 9449 §4). Read at most `max` bytes of the body.
     Fetch {
         id: u32,
         url: String,
         form: Option<String>,
-        bearer: Option<String>,
+        authorization: Option<String>,
+        dpop: Option<String>,
         no_cache: bool,
         max: usize,
     },
+    /// Make this session's DPoP key pair: P-256, the private key not extractable, kept by the
+    /// shell in memory only; answer with the public key's `x` and `y`.
+    GenerateKey { id: u32 },
+    /// Sign `input` with the DPoP key (ECDSA P-256, SHA-256); answer with the signature.
+    Sign { id: u32, input: String },
+    /// Forget the DPoP key (the session ended).
+    DropKey,
+    /// Take the DPoP key that came with another tab's session message.
+    TakeKey,
     /// Stop fetch `id` (it timed out); no answer is expected any more.
     Abort { id: u32 },
     /// The WebCrypto digest of `text` under `hash` (`SHA-256`, ...).
@@ -63,8 +74,9 @@ pub enum Action {
     Navigate { url: String },
     /// `history.replaceState` to `url` (the authorization response leaves the URL).
     ReplaceUrl { url: String },
-    /// Send `msg` to the app's other tabs.
-    Post { msg: String },
+    /// Send `msg` to the app's other tabs; with `key`, the DPoP key goes along (in memory: a
+    /// CryptoKey crosses a BroadcastChannel by structured clone).
+    Post { msg: String, key: bool },
     /// Request the Web Lock `name` (exclusive, or shared); answer `lockGranted` once held.
     Lock { id: u32, name: String, shared: bool },
     /// Let go of lock `id` (held or still requested).
@@ -106,13 +118,15 @@ impl Action {
                 id: i,
                 url,
                 form,
-                bearer,
+                authorization,
+                dpop,
                 no_cache,
                 max,
             } => id(w("fetch"), *i)
                 .str("url", url)
                 .opt_str("form", form.as_deref())
-                .opt_str("bearer", bearer.as_deref())
+                .opt_str("authorization", authorization.as_deref())
+                .opt_str("dpop", dpop.as_deref())
                 .raw("noCache", if *no_cache { "true" } else { "false" })
                 .num("max", *max as f64),
             Action::Abort { id: i } => id(w("abort"), *i),
@@ -154,7 +168,13 @@ impl Action {
             Action::CloseFrame { id: i } => id(w("closeFrame"), *i),
             Action::Navigate { url } => w("navigate").str("url", url),
             Action::ReplaceUrl { url } => w("replaceUrl").str("url", url),
-            Action::Post { msg } => w("post").str("msg", msg),
+            Action::Post { msg, key } => w("post")
+                .str("msg", msg)
+                .raw("key", if *key { "true" } else { "false" }),
+            Action::GenerateKey { id: i } => id(w("generateKey"), *i),
+            Action::Sign { id: i, input } => id(w("sign"), *i).str("input", input),
+            Action::DropKey => w("dropKey"),
+            Action::TakeKey => w("takeKey"),
             Action::Lock {
                 id: i,
                 name,

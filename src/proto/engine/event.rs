@@ -21,6 +21,21 @@ pub enum Command {
     RenewTokens,
     /// `getUserInfo()`.
     GetUserInfo,
+    /// `oidc.fetch(...)`: the headers for a request to `url` with `method`.
+    FetchHeaders { method: String, url: String },
+    /// `oidc.fetch(...)`: the answer to the request sent with `authorization`; the engine says
+    /// whether to send it once more, with which headers.
+    FetchAnswer {
+        method: String,
+        url: String,
+        authorization: String,
+        status: u16,
+        www_authenticate: Option<String>,
+        dpop_nonce: Option<String>,
+        attempt: u32,
+    },
+    /// `createDPoPProof({ method, url })`.
+    CreateProof { method: String, url: String },
     /// `logout({ redirectTo })`.
     Logout { redirect_to: Option<String> },
 }
@@ -63,6 +78,21 @@ pub enum Event {
         content_type: Option<String>,
         body: String,
         retry_after: Option<String>,
+        /// The `DPoP-Nonce` header (RFC 9449 §8).
+        dpop_nonce: Option<String>,
+        /// The `WWW-Authenticate` header.
+        www_authenticate: Option<String>,
+    },
+    /// The public key of the DPoP key pair `id` made: its `x` and `y` (base64url).
+    Key {
+        id: u32,
+        x: String,
+        y: String,
+    },
+    /// The signature asked for by sign action `id` (base64url, r and s).
+    Signed {
+        id: u32,
+        sig: String,
     },
     /// Action `id` could not be carried out.
     Failed {
@@ -187,6 +217,23 @@ impl Event {
                     "getTokens" => Command::GetTokens,
                     "renewTokens" => Command::RenewTokens,
                     "getUserInfo" => Command::GetUserInfo,
+                    "fetchHeaders" => Command::FetchHeaders {
+                        method: f.s("method")?,
+                        url: f.s("url")?,
+                    },
+                    "fetchAnswer" => Command::FetchAnswer {
+                        method: f.s("method")?,
+                        url: f.s("url")?,
+                        authorization: f.s("authorization")?,
+                        status: f.u("status")?.min(999) as u16,
+                        www_authenticate: f.os("wwwAuthenticate")?,
+                        dpop_nonce: f.os("dpopNonce")?,
+                        attempt: f.u("attempt")?,
+                    },
+                    "createProof" => Command::CreateProof {
+                        method: f.s("method")?,
+                        url: f.s("url")?,
+                    },
                     "logout" => Command::Logout {
                         redirect_to: f.os("redirectTo")?,
                     },
@@ -200,6 +247,8 @@ impl Event {
                 content_type: f.os("contentType")?,
                 body: f.s("body")?,
                 retry_after: f.os("retryAfter")?,
+                dpop_nonce: f.os("dpopNonce")?,
+                www_authenticate: f.os("wwwAuthenticate")?,
             },
             "failed" => Event::Failed {
                 id: f.id()?,
@@ -226,6 +275,15 @@ impl Event {
                 href: f.s("href")?,
             },
             "frameLoaded" => Event::FrameLoaded { id: f.id()? },
+            "key" => Event::Key {
+                id: f.id()?,
+                x: f.s("x")?,
+                y: f.s("y")?,
+            },
+            "signed" => Event::Signed {
+                id: f.id()?,
+                sig: f.s("sig")?,
+            },
             "stored" => Event::Stored { id: f.id()? },
             "lockGranted" => Event::LockGranted { id: f.id()? },
             "locks" => {

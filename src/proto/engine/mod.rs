@@ -9,6 +9,7 @@
 //! path to try) lives here once, with its reason, and is tested natively on a virtual clock.
 
 pub mod action;
+mod dpop;
 pub mod event;
 mod renew;
 #[cfg(test)]
@@ -22,10 +23,10 @@ pub use event::{Command, Event, Failure};
 use crate::proto::authorize::{self, Mode, Options, PendingLogin, RANDOM_BYTES};
 use crate::proto::b64;
 use crate::proto::callback::{self, Params, RESPONSE_PARAMS};
-use crate::proto::config::{Config, SessionRestore};
+use crate::proto::config::{Config, Par, SessionRestore};
 use crate::proto::discovery::{self, Metadata};
 use crate::proto::error::{cat, quoted, Code, Error, Result};
-use crate::proto::http::{Response, MAX_BODY_BYTES};
+use crate::proto::http::{self, Response, MAX_BODY_BYTES};
 use crate::proto::id_token::{self, Expect, NonceRule};
 use crate::proto::jose::{self, Jwk, Jws, KeyChoice};
 use crate::proto::json::{self, uint_text, ObjectWriter, Value};
@@ -94,6 +95,9 @@ enum Purpose {
 /// the `at_hash` digest and the signature. The keys are fetched beside the token request.
 struct Pipe {
     purpose: Purpose,
+    /// A DPoP proof went with the request, to a provider that advertises DPoP: the tokens must
+    /// come back DPoP-bound.
+    dpop: bool,
     /// Whether `offline_access` was left out of this silent request.
     reduced: bool,
     /// The nonce sent (a code exchange); `None` for a refresh.
@@ -138,6 +142,14 @@ enum Flow {
         purpose: Purpose,
         reduced: bool,
     },
+    /// A silent authorization request being pushed (RFC 9126).
+    Pushing {
+        id: u32,
+        pending: PendingLogin,
+        mode: Mode,
+        purpose: Purpose,
+        reduced: bool,
+    },
     /// A silent top-level redirect's login in flight is being stored.
     StoreRedirect {
         id: u32,
@@ -177,11 +189,15 @@ enum Deadline {
 }
 
 /// What a command waits for while a renewal runs.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 enum Want {
     Tokens,
     Renew,
     UserInfo,
+    /// `oidc.fetch`'s headers for (method, url).
+    Headers(String, String),
+    /// `createDPoPProof` for (method, url).
+    Proof(String, String),
 }
 
 /// Work outside the main flow.
@@ -195,6 +211,8 @@ enum Side {
     },
     /// A login's request in flight being stored.
     LoginStore { cmd: u32, url: String },
+    /// A login's authorization request being pushed (RFC 9126).
+    LoginPush { cmd: u32, pending: PendingLogin },
     /// A UserInfo request.
     UserInfo { cmd: u32 },
 }
@@ -204,6 +222,13 @@ struct InFlight {
     id: u32,
     what: &'static str,
     url: String,
+    form: Option<String>,
+    /// The access token it carries.
+    access: Option<String>,
+    no_cache: bool,
+    /// Sent with a DPoP proof; `retried`: once more already, with a server's nonce.
+    proof: bool,
+    retried: bool,
 }
 
 /// The session engine of one client.
@@ -258,6 +283,14 @@ pub struct Engine {
     current_href: Option<String>,
     /// Why the hidden iframe stayed on the provider's page, said again before a login.
     stuck: Option<String>,
+    /// DPoP: the public key of this session's key pair (its JWK, RFC 7638 members in order),
+    /// the key being made, its thumbprint, the proofs under way, the servers' nonces.
+    dpop_key: Option<String>,
+    keygen: Option<u32>,
+    jkt: Option<String>,
+    jkt_digest: Option<u32>,
+    jobs: Vec<dpop::Job>,
+    nonces: Vec<(String, String)>,
 }
 
 fn internal(msg: &str) -> Error {
@@ -287,7 +320,7 @@ pub fn is_passing(e: &Error) -> bool {
         // RFC 6749 §4.1.2.1: the provider says itself that it is temporarily unable.
         Code::ProviderError => matches!(
             e.error.as_deref(),
-            Some("temporarily_unavailable" | "server_error" | "slow_down")
+            Some("temporarily_unavailable" | "server_error" | "slow_down" | "use_dpop_nonce")
         ),
         _ => false,
     }
@@ -376,6 +409,12 @@ impl Engine {
             shared_seen: 0.0,
             current_href: None,
             stuck: None,
+            dpop_key: None,
+            keygen: None,
+            jkt: None,
+            jkt_digest: None,
+            jobs: Vec::new(),
+            nonces: Vec::new(),
         }
     }
 
@@ -409,14 +448,28 @@ impl Engine {
                 content_type,
                 body,
                 retry_after,
+                dpop_nonce,
+                www_authenticate,
             } => {
                 let resp = Response {
                     status,
                     content_type,
                     body,
                 };
-                self.on_response(id, resp, retry_after.as_deref());
+                if let Some(url) = self
+                    .fetches
+                    .iter()
+                    .find(|f| f.id == id)
+                    .map(|f| f.url.clone())
+                {
+                    self.keep_nonce(&url, dpop_nonce.as_deref());
+                }
+                if !self.retry_for_nonce(id, &resp, www_authenticate.as_deref()) {
+                    self.on_response(id, resp, retry_after.as_deref());
+                }
             }
+            Event::Key { id, x, y } => self.on_key(id, &x, &y),
+            Event::Signed { id, sig } => self.on_signed(id, &sig),
             Event::Failed {
                 id,
                 failure,
@@ -543,47 +596,19 @@ impl Engine {
         cat(&[PREFIX, "gen:", &self.key, ":"])
     }
 
-    fn fetch(
-        &mut self,
-        url: &str,
-        form: Option<String>,
-        bearer: Option<String>,
-        what: &'static str,
-    ) -> u32 {
-        self.fetch_with(url, form, bearer, false, what)
-    }
-
-    fn fetch_with(
-        &mut self,
-        url: &str,
-        form: Option<String>,
-        bearer: Option<String>,
-        no_cache: bool,
-        what: &'static str,
-    ) -> u32 {
-        let id = self.id();
-        let timeout = self.cfg.as_ref().map_or(15_000.0, |c| c.http_timeout_ms);
-        self.push(Action::Fetch {
-            id,
-            url: url.to_string(),
-            form,
-            bearer,
-            no_cache,
-            max: MAX_BODY_BYTES,
-        });
-        self.fetches.push(InFlight {
-            id,
-            what,
-            url: url.to_string(),
-        });
-        self.deadline(self.now + timeout, Deadline::Fetch(id));
-        id
+    fn fetch(&mut self, url: &str, what: &'static str) -> u32 {
+        self.send(url, None, None, false, what, false)
     }
 
     fn take_fetch(&mut self, id: u32) -> Option<InFlight> {
         let i = self.fetches.iter().position(|f| f.id == id)?;
         self.clear_deadline(Deadline::Fetch(id));
         Some(self.fetches.swap_remove(i))
+    }
+
+    fn take_side_if(&mut self, id: u32, f: impl Fn(&Side) -> bool) -> Option<Side> {
+        let i = self.side.iter().position(|(x, s)| *x == id && f(s))?;
+        Some(self.side.swap_remove(i).1)
     }
 
     fn take_side(&mut self, id: u32) -> Option<Side> {
@@ -654,6 +679,10 @@ impl Engine {
         self.push(Action::Listen {
             channel: cat(&[PREFIX, &self.key]),
         });
+        if self.dpop_on() {
+            // Made now, so that its thumbprint is ready for the first silent request.
+            self.ensure_key();
+        }
         // Logins in flight older than their time (or unreadable) are deleted; the markers
         // are read.
         let redirect_marker = self.marker("silent-redirect");
@@ -679,9 +708,7 @@ impl Engine {
         match parsed {
             Ok(None) => {
                 // Another open tab of the app hands its session over first: no request at all.
-                self.push(Action::Post {
-                    msg: String::from("{\"t\":\"hello\"}"),
-                });
+                self.post(String::from("{\"t\":\"hello\"}"));
                 self.flow = Flow::Handover;
                 self.deadline(self.now + HANDOVER_WAIT_MS, Deadline::Handover);
                 self.debug(&["start: asking the other tabs for their session"]);
@@ -760,7 +787,7 @@ impl Engine {
     fn discover(&mut self, callback: Option<(Params, Option<PendingLogin>)>) {
         let Ok(cfg) = self.cfg() else { return };
         let u = discovery::url(&cfg.issuer);
-        let id = self.fetch(&u, None, None, "the discovery request");
+        let id = self.fetch(&u, "the discovery request");
         self.flow = Flow::Discovery { id, callback };
     }
 
@@ -809,7 +836,7 @@ impl Engine {
         self.write_docs();
         if let (None, Some(m)) = (&self.jwks, &self.meta) {
             let u = m.jwks_uri.clone();
-            self.jwks_prefetch = Some(self.fetch(&u, None, None, "the JWKS request"));
+            self.jwks_prefetch = Some(self.fetch(&u, "the JWKS request"));
         }
         match callback {
             Some((params, pending)) => self.code_from_callback(params, pending),
@@ -951,6 +978,9 @@ impl Engine {
     }
 
     fn on_digest(&mut self, id: u32, bytes: Vec<u8>) {
+        if self.job_digest(id, &bytes) {
+            return;
+        }
         if let Some(Side::LoginDigest {
             cmd,
             random,
@@ -966,7 +996,10 @@ impl Engine {
                 &extra,
                 false,
             ) {
-                Ok((u, pending)) => self.store_login(cmd, u, &pending),
+                Ok((u, pending)) => match self.push_request(&u, Mode::Interactive) {
+                    Some(pid) => self.side.push((pid, Side::LoginPush { cmd, pending })),
+                    None => self.store_login(cmd, u, &pending),
+                },
                 Err(e) => self.reject(cmd, e),
             }
             return;
@@ -983,28 +1016,26 @@ impl Engine {
                     Mode::SilentIframe => String::new(),
                     _ => url::without_params(&self.href, RESPONSE_PARAMS),
                 };
-                match self.request(&random, &bytes, mode, redirect_to, &[], reduced) {
-                    Ok((u, pending)) if mode == Mode::SilentIframe => {
-                        let fid = self.id();
-                        self.push(Action::Frame { id: fid, url: u });
-                        let timeout = self.cfg.as_ref().map_or(10_000.0, |c| c.silent_timeout_ms);
-                        self.deadline(self.now + timeout, Deadline::Frame(fid));
-                        self.flow = Flow::Frame {
-                            id: fid,
-                            pending,
-                            purpose,
-                            reduced,
-                        };
+                // RFC 9449 §10: the code is bound to the key of the page that keeps it.
+                let extra = match (&self.jkt, mode, self.dpop_on()) {
+                    (Some(jkt), Mode::SilentIframe, true) => {
+                        vec![(String::from("dpop_jkt"), jkt.clone())]
                     }
-                    Ok((u, pending)) => {
-                        let sid = self.id();
-                        self.push(Action::Store {
-                            id: Some(sid),
-                            key: PendingLogin::storage_key(&pending.state),
-                            value: pending.to_json(),
-                        });
-                        self.flow = Flow::StoreRedirect { id: sid, url: u };
-                    }
+                    _ => Vec::new(),
+                };
+                match self.request(&random, &bytes, mode, redirect_to, &extra, reduced) {
+                    Ok((u, pending)) => match self.push_request(&u, mode) {
+                        Some(pid) => {
+                            self.flow = Flow::Pushing {
+                                id: pid,
+                                pending,
+                                mode,
+                                purpose,
+                                reduced,
+                            }
+                        }
+                        None => self.launch(u, pending, mode, purpose, reduced),
+                    },
                     Err(e) => self.silent_failed(purpose, reduced, e),
                 }
             }
@@ -1014,6 +1045,38 @@ impl Engine {
                 self.advance(pipe);
             }
             other => self.flow = other,
+        }
+    }
+
+    /// A silent authorization request goes: into the hidden iframe, or (its login in flight
+    /// stored first) as a top-level redirect.
+    fn launch(
+        &mut self,
+        u: String,
+        pending: PendingLogin,
+        mode: Mode,
+        purpose: Purpose,
+        reduced: bool,
+    ) {
+        if mode == Mode::SilentIframe {
+            let fid = self.id();
+            self.push(Action::Frame { id: fid, url: u });
+            let timeout = self.cfg.as_ref().map_or(10_000.0, |c| c.silent_timeout_ms);
+            self.deadline(self.now + timeout, Deadline::Frame(fid));
+            self.flow = Flow::Frame {
+                id: fid,
+                pending,
+                purpose,
+                reduced,
+            };
+        } else {
+            let sid = self.id();
+            self.push(Action::Store {
+                id: Some(sid),
+                key: PendingLogin::storage_key(&pending.state),
+                value: pending.to_json(),
+            });
+            self.flow = Flow::StoreRedirect { id: sid, url: u };
         }
     }
 
@@ -1189,13 +1252,14 @@ impl Engine {
         } else {
             "the token request"
         };
-        let token = self.fetch(&req.url, Some(req.body), None, what);
+        let proof = self.dpop_on();
+        let token = self.send(&req.url, Some(req.body), None, false, what, proof);
         // The keys travel beside the code exchange: the callback waits for one round trip.
         let jwks_fetch = match (&self.jwks, &nonce, &self.meta) {
             (None, Some(_), _) if self.jwks_prefetch.is_some() => self.jwks_prefetch.take(),
             (None, Some(_), Some(m)) => {
                 let u = m.jwks_uri.clone();
-                Some(self.fetch(&u, None, None, "the JWKS request"))
+                Some(self.fetch(&u, "the JWKS request"))
             }
             _ => None,
         };
@@ -1208,8 +1272,10 @@ impl Engine {
             self.push(Action::QueryLocks { id, prefix });
             Some(id)
         };
+        let dpop = proof && self.meta.as_ref().is_some_and(|m| m.dpop);
         self.flow = Flow::Tokens(Box::new(Pipe {
             purpose,
+            dpop,
             reduced,
             nonce,
             refreshing,
@@ -1231,6 +1297,16 @@ impl Engine {
             // Aborted, or from before a logout: ignored.
             return;
         };
+        if let Some(Side::LoginPush { cmd, pending }) =
+            self.take_side_if(id, |s| matches!(s, Side::LoginPush { .. }))
+        {
+            match self.pushed_url(&resp) {
+                Ok(u) => self.store_login(cmd, u, &pending),
+                // The provider refused the pushed request: the page stays, and says why.
+                Err(e) => self.reject(cmd, e),
+            }
+            return;
+        }
         if let Some(Side::UserInfo { cmd }) = self.take_side(id) {
             let sub = self.session.as_ref().map(|s| s.claims.sub.clone());
             let r = match sub {
@@ -1245,6 +1321,16 @@ impl Engine {
         }
         match core::mem::replace(&mut self.flow, Flow::Idle) {
             Flow::Discovery { id: x, callback } if x == id => self.on_discovery(resp, callback),
+            Flow::Pushing {
+                id: x,
+                pending,
+                mode,
+                purpose,
+                reduced,
+            } if x == id => match self.pushed_url(&resp) {
+                Ok(u) => self.launch(u, pending, mode, purpose, reduced),
+                Err(e) => self.silent_failed(purpose, reduced, e),
+            },
             Flow::Tokens(mut pipe) if pipe.token == Some(id) => {
                 pipe.token = None;
                 if pipe.purpose == Purpose::Renew {
@@ -1298,7 +1384,7 @@ impl Engine {
 
     /// Checks a token response. `Ok(None)`: nothing to install (see the caller).
     fn accept_tokens(&self, pipe: &Pipe, resp: &Response) -> Result<Option<Incoming>> {
-        let tokens = match token::parse(resp) {
+        let tokens = match token::parse(resp, pipe.dpop) {
             Ok(t) => t,
             Err(e) if pipe.nonce.is_none() && e.error.as_deref() == Some("invalid_grant") => {
                 let rotated_elsewhere = self
@@ -1380,7 +1466,7 @@ impl Engine {
                             .as_ref()
                             .map(|m| m.jwks_uri.clone())
                             .unwrap_or_default();
-                        pipe.jwks_fetch = Some(self.fetch(&u, None, None, "the JWKS request"));
+                        pipe.jwks_fetch = Some(self.fetch(&u, "the JWKS request"));
                     }
                     // The `kid` is in no key: the provider rotated its keys. Fetch them once
                     // more, bypassing caches; never in a loop.
@@ -1392,7 +1478,7 @@ impl Engine {
                             .map(|m| m.jwks_uri.clone())
                             .unwrap_or_default();
                         pipe.jwks_fetch =
-                            Some(self.fetch_with(&u, None, None, true, "the JWKS request"));
+                            Some(self.send(&u, None, None, true, "the JWKS request", false));
                     }
                     Some(None) => {
                         let e = no_key(jws);
@@ -1404,7 +1490,7 @@ impl Engine {
                             .as_ref()
                             .map(|m| m.jwks_uri.clone())
                             .unwrap_or_default();
-                        pipe.jwks_fetch = Some(self.fetch(&u, None, None, "the JWKS request"));
+                        pipe.jwks_fetch = Some(self.fetch(&u, "the JWKS request"));
                     }
                 }
             }
@@ -1465,9 +1551,7 @@ impl Engine {
                 if self.session.as_ref().is_some_and(|s| s.generation < shared) {
                     // Another tab renewed after this one got its tokens: take them first.
                     self.debug(&["renewal: another tab renewed; asking it for the tokens"]);
-                    self.push(Action::Post {
-                        msg: String::from("{\"t\":\"hello\"}"),
-                    });
+                    self.post(String::from("{\"t\":\"hello\"}"));
                     self.deadline(self.now + CATCH_UP_MS, Deadline::CatchUp);
                     self.flow = Flow::CatchUp { shared };
                 } else {
@@ -1501,8 +1585,7 @@ impl Engine {
                     self.push(Action::Remove { key });
                 }
                 self.push(Action::ReplaceUrl { url: landing });
-                let msg = self.transfer("login");
-                self.push(Action::Post { msg });
+                self.post_transfer("login");
                 self.ready(Some(if redirect { "redirect" } else { "callback" }));
             }
             Purpose::Restore => self.ready(Some("iframe")),
@@ -1670,18 +1753,22 @@ impl Engine {
 
     /// Action `id` could not be carried out, or its fetch timed out.
     fn fail_action(&mut self, id: u32, e: Error) {
+        if self.job_failed(id, &e) {
+            return;
+        }
         if self.jwks_prefetch == Some(id) {
             // Fetched again, and reported, when a token needs the keys.
             self.jwks_prefetch = None;
             return;
         }
-        match self.take_side(id) {
-            Some(
-                Side::UserInfo { cmd }
-                | Side::LoginStore { cmd, .. }
-                | Side::LoginDigest { cmd, .. },
-            ) => return self.reject(cmd, e),
-            None => {}
+        if let Some(
+            Side::UserInfo { cmd }
+            | Side::LoginStore { cmd, .. }
+            | Side::LoginDigest { cmd, .. }
+            | Side::LoginPush { cmd, .. },
+        ) = self.take_side(id)
+        {
+            return self.reject(cmd, e);
         }
         match core::mem::replace(&mut self.flow, Flow::Idle) {
             Flow::Discovery { id: x, .. } if x == id => self.fail_start(e),
@@ -1692,6 +1779,12 @@ impl Engine {
                 ..
             } if x == id => self.silent_failed(purpose, reduced, e),
             Flow::StoreRedirect { id: x, .. } if x == id => self.ready(None),
+            Flow::Pushing {
+                id: x,
+                purpose,
+                reduced,
+                ..
+            } if x == id => self.silent_failed(purpose, reduced, e),
             Flow::Tokens(mut pipe)
                 if pipe.jwks_fetch == Some(id)
                     && pipe.incoming.is_none()
@@ -1749,6 +1842,37 @@ impl Engine {
                 self.want(cmd, Want::UserInfo)
             }
             Command::Logout { redirect_to } => self.logout(cmd, redirect_to),
+            Command::FetchHeaders { method, url } => self.want(cmd, Want::Headers(method, url)),
+            Command::CreateProof { method, url } => {
+                if self.dpop_on() {
+                    self.want(cmd, Want::Proof(method, url))
+                } else {
+                    self.reject(
+                        cmd,
+                        Error::new(Code::InvalidConfig, "createDPoPProof needs `dpop: true`"),
+                    )
+                }
+            }
+            Command::FetchAnswer {
+                method,
+                url,
+                authorization,
+                status,
+                www_authenticate,
+                dpop_nonce,
+                attempt,
+            } => self.fetch_answer(
+                cmd,
+                dpop::FetchAnswerArgs {
+                    method,
+                    url,
+                    authorization,
+                    status,
+                    www_authenticate,
+                    dpop_nonce,
+                    attempt,
+                },
+            ),
         }
     }
 
@@ -1826,16 +1950,18 @@ impl Engine {
         match want {
             Want::UserInfo => {
                 let endpoint = self.meta.as_ref().and_then(|m| m.userinfo_endpoint.clone());
-                let bearer = s.access_token.expose().to_string();
+                let at = s.access_token.expose().to_string();
+                let proof = s.dpop;
                 match endpoint {
                     Some(u) => {
-                        let id =
-                            self.fetch_with(&u, None, Some(bearer), true, "the UserInfo request");
+                        let id = self.send(&u, None, Some(at), true, "the UserInfo request", proof);
                         self.side.push((id, Side::UserInfo { cmd }));
                     }
                     None => self.reject(cmd, not_logged_in()),
                 }
             }
+            Want::Headers(method, url) => self.serve_headers(cmd, method, url, false),
+            Want::Proof(method, url) => self.serve_headers(cmd, method, url, true),
             _ => {
                 let v = s.tokens_json();
                 self.resolve(cmd, v);
@@ -1849,9 +1975,7 @@ impl Engine {
             Err(e) => return self.reject(cmd, e),
         };
         let had = self.end_session();
-        self.push(Action::Post {
-            msg: String::from("{\"t\":\"logout\"}"),
-        });
+        self.post(String::from("{\"t\":\"logout\"}"));
         if had {
             self.push(Action::Emit(AppEvent::LoggedOut("user")));
         }
@@ -1910,6 +2034,7 @@ impl Engine {
         let had = self.session.take().is_some();
         if had {
             self.push(Action::State { claims: None });
+            self.drop_key();
         }
         self.advertise();
         had
@@ -1941,7 +2066,8 @@ impl Engine {
         for (_, side) in core::mem::take(&mut self.side) {
             let (Side::UserInfo { cmd }
             | Side::LoginStore { cmd, .. }
-            | Side::LoginDigest { cmd, .. }) = side;
+            | Side::LoginDigest { cmd, .. }
+            | Side::LoginPush { cmd, .. }) = side;
             self.push(Action::Reject { cmd, error: err() });
         }
         self.session = None;

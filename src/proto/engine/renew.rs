@@ -63,8 +63,7 @@ impl Engine {
         self.retry_at = None;
         self.last_fault = None;
         if changed {
-            let msg = self.transfer("session");
-            self.push(Action::Post { msg });
+            self.post_transfer("session");
             self.push(Action::Emit(AppEvent::TokensChanged));
         }
         for (cmd, want) in core::mem::take(&mut self.waiters) {
@@ -217,16 +216,25 @@ impl Engine {
 
     /// The message handing this tab's session to the others: `login` after a login, else
     /// `session`. The public metadata and keys come along, so the other tab makes no request.
-    pub(super) fn transfer(&self, kind: &str) -> String {
+    pub(super) fn post_transfer(&mut self, kind: &str) {
         let Some(s) = &self.session else {
-            return String::from("{\"t\":\"none\"}");
+            return;
         };
-        ObjectWriter::new()
+        // A DPoP-bound session goes with its key (the shell sends the CryptoKey along).
+        let key = s.dpop && self.dpop_key.is_some();
+        let msg = ObjectWriter::new()
             .str("t", kind)
             .str("s", &s.to_transfer_json())
             .str("meta", &self.meta_body)
             .str("jwks", &self.jwks_body)
-            .finish()
+            .opt_str("jwk", if key { self.dpop_key.as_deref() } else { None })
+            .finish();
+        self.push(Action::Post { msg, key });
+    }
+
+    /// A message to the other tabs that carries no session.
+    pub(super) fn post(&mut self, msg: String) {
+        self.push(Action::Post { msg, key: false });
     }
 
     /// A session handed over by another tab; `only_newer`: taken only if later than ours.
@@ -261,6 +269,15 @@ impl Engine {
                 self.jwks_kept = true;
             }
         }
+        if s.dpop {
+            // The session's key came with the message; without it the tokens are useless here.
+            let Some(jwk) = v.str_member("jwk") else {
+                return false;
+            };
+            self.dpop_key = Some(jwk.to_string());
+            self.keygen = None;
+            self.push(Action::TakeKey);
+        }
         self.session = Some(s);
         self.received_at_ms = self.now;
         self.failures = 0;
@@ -279,8 +296,7 @@ impl Engine {
         };
         match v.str_member("t") {
             Some("hello") if self.session.is_some() => {
-                let msg = self.transfer("session");
-                self.push(Action::Post { msg });
+                self.post_transfer("session");
             }
             // A tab still starting has no session to end, and its start flow (the iframe,
             // the code exchange) must not lose its answers and deadlines: it settles first.

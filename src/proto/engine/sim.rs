@@ -88,6 +88,12 @@ pub struct Provider {
     pub forge_next: bool,
     /// A refreshed ID token is about this subject instead.
     pub refresh_sub: Option<String>,
+    /// DPoP: token requests whose proof lacks this nonce are answered `use_dpop_nonce`.
+    pub dpop_nonce: Option<String>,
+    /// The nonce a refusal hands out (default: `dpop_nonce`); another one makes the retry fail.
+    pub dpop_nonce_told: Option<String>,
+    /// The token request being answered came with a DPoP proof: its tokens are DPoP-bound.
+    proof: bool,
     pub token_requests: Vec<TokenRequest>,
     /// Every request: (tab, path).
     pub requests: Vec<(usize, String)>,
@@ -106,7 +112,15 @@ enum Reply {
         body: String,
         retry_after: Option<String>,
     },
+    /// 400 `use_dpop_nonce` with this `DPoP-Nonce`.
+    Nonce(String),
     Network,
+}
+
+/// The claims of a DPoP proof, as JSON text (the sim checks what the engine wrote).
+pub fn proof_claims(proof: &str) -> String {
+    let payload = proof.split('.').nth(1).unwrap_or("");
+    String::from_utf8(crate::proto::b64::decode(payload).unwrap_or_default()).unwrap_or_default()
 }
 
 fn json_reply(status: u16, body: String) -> Reply {
@@ -137,6 +151,9 @@ impl Provider {
             iframe_blind: false,
             forge_next: false,
             refresh_sub: None,
+            dpop_nonce: None,
+            dpop_nonce_told: None,
+            proof: false,
             token_requests: Vec::new(),
             requests: Vec::new(),
             reuse_detected: 0,
@@ -169,7 +186,8 @@ impl Provider {
              \"token_endpoint\":\"https://op.example/token\",\
              \"jwks_uri\":\"https://op.example/jwks\",\
              \"userinfo_endpoint\":\"https://op.example/userinfo\",\
-             \"end_session_endpoint\":\"https://op.example/logout\"}",
+             \"end_session_endpoint\":\"https://op.example/logout\",\
+             \"dpop_signing_alg_values_supported\":[\"ES256\"]}",
         )
     }
 
@@ -188,6 +206,7 @@ impl Provider {
         u: &str,
         form: Option<&str>,
         bearer: Option<&str>,
+        dpop: Option<&str>,
     ) -> Reply {
         let path = u.strip_prefix(ISSUER).unwrap_or(u).to_string();
         self.requests.push((tab, path.clone()));
@@ -210,7 +229,19 @@ impl Provider {
         match path.as_str() {
             "/.well-known/openid-configuration" => json_reply(200, Provider::discovery()),
             "/jwks" => json_reply(200, Provider::jwks()),
-            "/token" => self.token(now, tab, form.unwrap_or("")),
+            "/token" => match &self.dpop_nonce {
+                Some(n)
+                    if !dpop.is_some_and(|p| {
+                        proof_claims(p).contains(&format!("\"nonce\":\"{n}\""))
+                    }) =>
+                {
+                    Reply::Nonce(self.dpop_nonce_told.clone().unwrap_or_else(|| n.clone()))
+                }
+                _ => {
+                    self.proof = dpop.is_some();
+                    self.token(now, tab, form.unwrap_or(""))
+                }
+            },
             "/userinfo" => match bearer.and_then(|b| self.access.get(b)) {
                 Some((sub, exp)) if *exp > now => {
                     json_reply(200, ObjectWriter::new().str("sub", sub).finish())
@@ -298,6 +329,7 @@ impl Provider {
             refresh_token: get("refresh_token"),
             status: match reply {
                 Reply::Http { status, .. } => *status,
+                Reply::Nonce(_) => 400,
                 Reply::Network => 0,
             },
         });
@@ -356,7 +388,7 @@ impl Provider {
         .join(".");
         let mut w = ObjectWriter::new()
             .str("access_token", &at)
-            .str("token_type", "Bearer")
+            .str("token_type", if self.proof { "DPoP" } else { "Bearer" })
             .num("expires_in", self.access_lifetime_s)
             .str("scope", &scope);
         if with_id {
@@ -441,6 +473,11 @@ pub struct Tab {
     /// Errors the engine returned for events (a shell bug).
     pub errors: Vec<Error>,
     pub navigations: Vec<String>,
+    /// DPoP proofs sent: (url, proof, Authorization header).
+    pub proofs: Vec<(String, String, Option<String>)>,
+    /// Keys made (GenerateKey) and taken from another tab (TakeKey).
+    pub keys_made: u32,
+    pub keys_taken: u32,
     pub frames: u32,
     listening: bool,
     pub closed: bool,
@@ -554,6 +591,9 @@ impl World {
             debug: Vec::new(),
             errors: Vec::new(),
             navigations: Vec::new(),
+            proofs: Vec::new(),
+            keys_made: 0,
+            keys_taken: 0,
             frames: 0,
             listening: false,
             closed: false,
@@ -688,12 +728,17 @@ impl World {
                 id,
                 url: u,
                 form,
-                bearer,
+                authorization,
+                dpop,
                 ..
             } => {
-                let reply = self
-                    .op
-                    .fetch(self.now, t, &u, form.as_deref(), bearer.as_deref());
+                if let Some(p) = &dpop {
+                    self.tabs[t].proofs.push((u.clone(), p.clone(), authorization.clone()));
+                }
+                let bearer = authorization
+                    .as_deref()
+                    .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("DPoP ")));
+                let reply = self.op.fetch(self.now, t, &u, form.as_deref(), bearer, dpop.as_deref());
                 let e = match reply {
                     Reply::Http {
                         status,
@@ -706,6 +751,17 @@ impl World {
                         content_type: Some(content_type.to_string()),
                         body,
                         retry_after,
+                        dpop_nonce: None,
+                        www_authenticate: None,
+                    },
+                    Reply::Nonce(n) => Event::Response {
+                        id,
+                        status: 400,
+                        content_type: Some(String::from("application/json")),
+                        body: String::from("{\"error\":\"use_dpop_nonce\"}"),
+                        retry_after: None,
+                        dpop_nonce: Some(n),
+                        www_authenticate: None,
                     },
                     Reply::Network => Event::Failed {
                         id,
@@ -775,7 +831,25 @@ impl World {
                 }
             }
             Action::ReplaceUrl { url: u } => self.tabs[t].href = u,
-            Action::Post { msg } => {
+            Action::GenerateKey { id } => {
+                self.tabs[t].keys_made += 1;
+                let e = Event::Key {
+                    id,
+                    x: String::from("x-of-the-sim"),
+                    y: String::from("y-of-the-sim"),
+                };
+                self.event_later(0.0, t, page, e);
+            }
+            Action::Sign { id, .. } => {
+                let e = Event::Signed {
+                    id,
+                    sig: String::from("c2ln"),
+                };
+                self.event_later(0.0, t, page, e);
+            }
+            Action::TakeKey => self.tabs[t].keys_taken += 1,
+            Action::DropKey => {}
+            Action::Post { msg, .. } => {
                 for o in 0..self.tabs.len() {
                     let other = &self.tabs[o];
                     if o != t && other.loaded && other.listening && !other.closed {

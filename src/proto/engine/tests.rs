@@ -665,6 +665,8 @@ fn malformed_events_are_errors_not_panics() {
             content_type: None,
             body: String::new(),
             retry_after: None,
+            dpop_nonce: None,
+            www_authenticate: None,
         },
         Event::Digest {
             id: 0,
