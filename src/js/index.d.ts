@@ -33,12 +33,24 @@ export interface OidcConfig {
   httpTimeoutMs?: number;
   /** Narrates the session engine's decisions in the console (`console.info`); never a token. */
   debug?: boolean;
+  /**
+   * DPoP (RFC 9449): tokens bound to a non-extractable key held in memory; a resource server must
+   * accept `Authorization: DPoP` (use `oidc.fetch` or `createDPoPProof`). Default `false`.
+   */
+  dpop?: boolean;
+  /**
+   * Pushed authorization requests (RFC 9126). `"auto"` (default): when the discovery document says
+   * `require_pushed_authorization_requests`; `"always"`; `"never"`.
+   */
+  par?: "auto" | "always" | "never";
 }
 
 export interface Tokens {
+  /** For `Authorization: <tokenType> <accessToken>`; with `"DPoP"`, only together with a proof. */
   accessToken: string;
   idToken: string;
-  tokenType: "Bearer";
+  /** `"DPoP"` when the access token is bound to this session's DPoP key (`dpop: true`). */
+  tokenType: "Bearer" | "DPoP";
   scope?: string;
   /** Epoch milliseconds; `null` when the provider gave no `expires_in`. */
   accessTokenExpiresAt: number | null;
@@ -128,6 +140,19 @@ export interface Oidc {
   getUserInfo(): Promise<Record<string, unknown> & { sub: string }>;
   /** Forgets the tokens, then RP-initiated logout at the provider. */
   logout(options?: LogoutOptions): Promise<never>;
+  /**
+   * `fetch` with the access token: `Authorization: DPoP <token>` and a fresh `DPoP` proof (with
+   * `dpop: true`), else `Authorization: Bearer <token>`. Renews first when the renewal is due;
+   * retries once on a resource server's `use_dpop_nonce` (401 with `DPoP-Nonce`) or on a 401
+   * right after another tab renewed. Rejects with `not_logged_in` when nobody is logged in.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * A DPoP proof (the `DPoP` header's value) for one request with the current access token
+   * (`ath`), for apps with their own HTTP client; send it with `Authorization: DPoP <accessToken>`.
+   * Rejects with `invalid_config` without `dpop: true`, with `not_logged_in` when nobody is logged in.
+   */
+  createDPoPProof(request: { method: string; url: string | URL }): Promise<string>;
   /**
    * Calls `listener` with every event; returns the unsubscribe function. Events of the start
    * (an `error` when the hidden iframe stayed on the provider's page) are delivered, right after

@@ -17,6 +17,11 @@ export interface MockOidcOptions {
   tokens?: Partial<Tokens>;
   /** What getUserInfo() returns. Default: the claims. */
   userInfo?: Record<string, unknown>;
+  /**
+   * Act as with `dpop: true`: `tokenType` `"DPoP"`, fetch() sends `Authorization: DPoP` and a fake
+   * `DPoP` proof, createDPoPProof() returns a fake proof. Default `false`.
+   */
+  dpop?: boolean;
   /** Lifetime of the fake access tokens. Default 3600. */
   accessTokenLifetimeSeconds?: number;
   /** Called by login() with its options, before the state flips. */
@@ -28,7 +33,11 @@ export interface MockOidcOptions {
 /**
  * An Oidc whose login() and logout() change the state at once (no redirect) and emit
  * `tokensChanged` / `loggedOut`; like the real ones, the promises they return never settle.
- * getTokens(), renewTokens() and getUserInfo() reject with code `not_logged_in` when logged out.
+ * getTokens(), renewTokens(), getUserInfo() and fetch() reject with code `not_logged_in` when
+ * logged out. fetch() calls the global fetch with `Authorization: Bearer <fake token>` (`DPoP`
+ * and a fake proof with `dpop: true`). createDPoPProof() returns a fake proof: unsigned
+ * (`alg: "none"`, `pixy_mock: true` in its header), accepted by no server; without `dpop: true`
+ * it rejects with `invalid_config`.
  */
 export interface MockOidc extends Oidc {
   /** Logs in as if a login had just completed, optionally as another user; emits `tokensChanged`. */

@@ -15,11 +15,12 @@ const DEFAULT_CLAIMS = Object.freeze({
   email_verified: true,
 });
 
-const base64url = (text) =>
-  btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+const base64urlBytes = (bytes) =>
+  btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
+const base64url = (text) => base64urlBytes(new TextEncoder().encode(text));
 
 /** An unsigned (`alg: none`) JWT carrying the claims: readable by app code, valid nowhere. */
 function fakeJwt(claims) {
@@ -28,12 +29,40 @@ function fakeJwt(claims) {
 
 const never = () => new Promise(() => {});
 
+/** `url` as a DPoP `htu`: absolute (against the page, when there is one), without query or fragment. */
+function htu(url) {
+  let u;
+  try {
+    u = new URL(String(url), globalThis.location?.href);
+  } catch {
+    return String(url).replace(/[?#].*$/, "");
+  }
+  u.search = "";
+  u.hash = "";
+  return u.href;
+}
+
+/** The method as fetch sends it: the six standard ones upper-cased, any other as given. */
+function normalizeMethod(method) {
+  const upper = String(method).toUpperCase();
+  return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].includes(upper) ? upper : String(method);
+}
+
+/** base64url(SHA-256(text)) where WebCrypto is available, else a marker (the mock's `ath`). */
+async function sha256(text) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return "mock-ath-without-webcrypto";
+  return base64urlBytes(new Uint8Array(await subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
 /**
  * @param {import("./mock.d.ts").MockOidcOptions} [options]
  * @returns {import("./mock.d.ts").MockOidc}
  */
 export function createMockOidc(options = {}) {
   const lifetimeMs = (options.accessTokenLifetimeSeconds ?? 3600) * 1000;
+  const dpop = Boolean(options.dpop);
+  let proofs = 0;
   let loginClaims = options.claims ?? DEFAULT_CLAIMS;
   let isLoggedIn = Boolean(options.isLoggedIn);
   let claims = null;
@@ -53,7 +82,7 @@ export function createMockOidc(options = {}) {
     tokens = Object.freeze({
       accessToken: `mock-access-token-${issued}`,
       idToken: fakeJwt(claims),
-      tokenType: "Bearer",
+      tokenType: dpop ? "DPoP" : "Bearer",
       scope: "openid profile",
       accessTokenExpiresAt: now + lifetimeMs,
       ...(options.tokens ?? {}),
@@ -95,6 +124,30 @@ export function createMockOidc(options = {}) {
     if (was || event.type === "loggedOut") emit(event);
   }
 
+  /**
+   * A fake DPoP proof, marked as such: the JWT header says `alg: "none"` and `pixy_mock: true`, the
+   * signature is empty and there is no key (`jwk`). Its claims are the real proof's: `htm`, `htu`
+   * (no query or fragment), `iat`, `jti`, and `ath` (SHA-256 of the fake access token). No
+   * resource server accepts it.
+   */
+  async function fakeProof(method, url) {
+    proofs += 1;
+    const header = { typ: "dpop+jwt", alg: "none", pixy_mock: true };
+    const payload = {
+      jti: `mock-proof-${proofs}`,
+      htm: normalizeMethod(method),
+      htu: htu(url),
+      iat: Math.floor(Date.now() / 1000),
+      ath: await sha256(tokens.accessToken),
+    };
+    return `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}.`;
+  }
+
+  const noDPoP = () =>
+    Promise.reject(
+      new OidcError("invalid_config", "createDPoPProof() needs DPoP, but the mock was created without `dpop: true` (mock)."),
+    );
+
   const restoredVia = isLoggedIn ? "callback" : null;
   const mock = {
     get isLoggedIn() {
@@ -131,6 +184,36 @@ export function createMockOidc(options = {}) {
     getUserInfo() {
       if (!isLoggedIn) return notLoggedIn();
       return Promise.resolve({ ...(options.userInfo ?? loginClaims) });
+    },
+    /**
+     * The global fetch with `Authorization: Bearer <fake access token>`, or with `dpop: true`
+     * `Authorization: DPoP <fake access token>` and a `DPoP` header holding a fake proof. No
+     * renewal, no retry. Rejects with code `not_logged_in` when logged out.
+     */
+    async fetch(input, init) {
+      if (!isLoggedIn) return notLoggedIn();
+      const isRequest = typeof Request === "function" && input instanceof Request;
+      // As fetch itself: the init's headers, if any, replace the request's.
+      const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+      headers.set("Authorization", `${tokens.tokenType} ${tokens.accessToken}`);
+      if (dpop) {
+        const method = init?.method ?? (isRequest ? input.method : "GET");
+        const url = isRequest ? input.url : input;
+        headers.set("DPoP", await fakeProof(method, url));
+      }
+      return globalThis.fetch(input, { ...init, headers });
+    },
+    /**
+     * With `dpop: true`, a fake, unsigned proof for the current fake access token (see
+     * fakeProof); otherwise rejects with `invalid_config`, as the real one does without `dpop`.
+     */
+    async createDPoPProof({ method, url } = {}) {
+      if (!dpop) return noDPoP();
+      if (!isLoggedIn) return notLoggedIn();
+      if (typeof method !== "string" || !method || url == null) {
+        throw new TypeError("createDPoPProof({ method, url }): a method and a URL are required");
+      }
+      return fakeProof(method, url);
     },
     subscribe(listener) {
       if (typeof listener !== "function") throw new TypeError("subscribe(listener): listener must be a function");

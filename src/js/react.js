@@ -91,6 +91,10 @@ function storeFor(oidc) {
     getTokens: () => oidc.getTokens(),
     renewTokens: () => oidc.renewTokens(),
     getUserInfo: () => oidc.getUserInfo(),
+    // A synchronous throw (an instance without these members) becomes a rejection, as a
+    // failed fetch would be.
+    fetch: (input, init) => attempt(() => oidc.fetch(input, init)),
+    createDPoPProof: (options) => attempt(() => oidc.createDPoPProof(options)),
   };
   const snap = (error, sessionExpired) =>
     Object.freeze({ ...actions, isLoggedIn: oidc.isLoggedIn, claims: oidc.claims ?? null, error, sessionExpired });

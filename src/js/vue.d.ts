@@ -33,6 +33,10 @@ export interface OidcState {
   getTokens(): Promise<Tokens>;
   renewTokens(): Promise<Tokens>;
   getUserInfo(): ReturnType<Oidc["getUserInfo"]>;
+  /** `fetch` with the access token (and a DPoP proof with `dpop: true`); see Oidc.fetch. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** A DPoP proof for one request, for other HTTP clients; see Oidc.createDPoPProof. */
+  createDPoPProof(request: { method: string; url: string | URL }): Promise<string>;
 }
 
 export interface OidcPlugin extends OidcState {

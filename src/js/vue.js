@@ -122,7 +122,7 @@ export function createOidcPlugin(source) {
     return ready;
   }
 
-  const withOidc = (f) => async (arg) => f(await retry(), arg);
+  const withOidc = (f) => async (...args) => f(await retry(), ...args);
   const state = {
     get ready() {
       return ready;
@@ -152,6 +152,8 @@ export function createOidcPlugin(source) {
     getTokens: withOidc((o) => o.getTokens()),
     renewTokens: withOidc((o) => o.renewTokens()),
     getUserInfo: withOidc((o) => o.getUserInfo()),
+    fetch: withOidc((o, input, init) => o.fetch(input, init)),
+    createDPoPProof: withOidc((o, options) => o.createDPoPProof(options)),
   };
   const plugin = Object.defineProperties({}, Object.getOwnPropertyDescriptors(state));
   plugin.install = (app) => {

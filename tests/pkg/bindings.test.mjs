@@ -144,6 +144,24 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
       assert.deepEqual(r, { hello: "hello bob", displayName: "withLoginRequired(Greeting)" });
     });
 
+    test("useOidc exposes fetch and createDPoPProof, with stable identities, reaching the instance", async () => {
+      const r = await fx.run("fetchAndProofFromUseOidc");
+      assert.ok(r.renders >= 3, `re-rendered on events (${r.renders} renders)`);
+      assert.equal(r.stable, true, "fetch and createDPoPProof keep their identity across renders");
+      assert.equal(r.sameAfterLogout, true);
+      assert.equal(r.body, "ok");
+      assert.equal(r.sent.length, 1);
+      assert.deepEqual(
+        { ...r.sent[0], dpop: typeof r.sent[0].dpop },
+        { url: "/api/me", method: "POST", authorization: r.expected, dpop: "string", accept: "application/json" },
+      );
+      assert.match(r.expected, /^DPoP mock-access-token-/);
+      assert.deepEqual(r.proofHeader, { typ: "dpop+jwt", alg: "none", pixy_mock: true });
+      assert.deepEqual(r.proof, { htm: "GET", htu: `${r.proof.origin}/api/items`, signature: "", origin: r.proof.origin });
+      assert.equal(r.loggedOut, "not_logged_in");
+      assert.equal(r.noDPoP, "invalid_config");
+    });
+
     test("useOidc outside <OidcProvider> says so", async () => {
       const r = await fx.run("useOidcOutsideProvider");
       assert.match(r.message, /inside <OidcProvider>/);
@@ -210,6 +228,22 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
     test("createLoginGuard with the mock: logs in and lets the navigation through", async () => {
       const r = await fx.run("guardWithMock");
       assert.deepEqual(r, { route: "/area", logins: ["/area"], loggedIn: true });
+    });
+
+    test("fetch and createDPoPProof wait for ready, and reach the instance", async () => {
+      const r = await fx.run("fetchAndProofWaitForReady");
+      assert.equal(r.readyAtCall, false);
+      assert.equal(r.calls, 1);
+      assert.equal(r.body, "ok");
+      assert.equal(r.sent.length, 1);
+      assert.equal(r.sent[0].url, "https://api.test/me");
+      assert.equal(r.sent[0].authorization, r.expectedAuthorization);
+      assert.equal(r.sent[0].accept, "application/json", "the app's headers are kept");
+      assert.equal(typeof r.sent[0].dpop, "string");
+      assert.deepEqual(r.proof, { htm: "DELETE", htu: "https://api.test/items/1", alg: "none" });
+      assert.equal(r.same, true, "useOidc() and the plugin carry the same functions");
+      assert.equal(r.noDPoP, "invalid_config");
+      assert.equal(r.loggedOut, "not_logged_in");
     });
 
     test("useOidc without the plugin says so", async () => {

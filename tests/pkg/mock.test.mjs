@@ -2,6 +2,7 @@
 // instance emits, and no wasm anywhere.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createMockOidc, MockOidcError } from "../../src/js/mock.js";
@@ -13,7 +14,17 @@ const settles = (p, ms = 50) =>
 
 test("has every member of Oidc (docs/API.md)", () => {
   const oidc = createMockOidc();
-  for (const f of ["login", "logout", "getTokens", "renewTokens", "getUserInfo", "subscribe", "close"]) {
+  for (const f of [
+    "login",
+    "logout",
+    "getTokens",
+    "renewTokens",
+    "getUserInfo",
+    "fetch",
+    "createDPoPProof",
+    "subscribe",
+    "close",
+  ]) {
     assert.equal(typeof oidc[f], "function", f);
   }
   assert.equal(oidc.isLoggedIn, false);
@@ -22,9 +33,9 @@ test("has every member of Oidc (docs/API.md)", () => {
   assert.equal(createMockOidc({ isLoggedIn: true }).restoredVia, "callback");
 });
 
-test("logged out: getTokens, renewTokens and getUserInfo reject with code not_logged_in", async () => {
+test("logged out: getTokens, renewTokens, getUserInfo and fetch reject with code not_logged_in", async () => {
   const oidc = createMockOidc();
-  for (const f of ["getTokens", "renewTokens", "getUserInfo"]) {
+  for (const f of ["getTokens", "renewTokens", "getUserInfo", "fetch"]) {
     await assert.rejects(oidc[f](), (e) => {
       assert.ok(e instanceof MockOidcError);
       assert.ok(e instanceof OidcError, "the mock throws the core's own OidcError class");
@@ -106,6 +117,108 @@ test("test controls: simulateLogin, expireSession, emitError", () => {
   );
   assert.equal(seen[2].error.code, "network_error");
   assert.equal(seen[2].error.name, "OidcError");
+});
+
+const decode = (jwt) => {
+  const [header, payload, signature] = jwt.split(".");
+  return { header: JSON.parse(Buffer.from(header, "base64url")), payload: JSON.parse(Buffer.from(payload, "base64url")), signature };
+};
+const ath = (token) => createHash("sha256").update(token).digest("base64url");
+
+/** Replaces the global fetch by a recorder for the test; returns what it was called with. */
+function recordFetch(t) {
+  const calls = [];
+  const real = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    calls.push({ input, init, headers: Object.fromEntries(new Headers(init?.headers)) });
+    return new Response("ok", { status: 200 });
+  };
+  t.after(() => {
+    globalThis.fetch = real;
+  });
+  return calls;
+}
+
+test("fetch() calls the global fetch with Authorization: Bearer <fake token>, keeping the app's init", async (t) => {
+  const calls = recordFetch(t);
+  const oidc = createMockOidc({ isLoggedIn: true });
+  const { accessToken, tokenType } = await oidc.getTokens();
+  assert.equal(tokenType, "Bearer");
+  const response = await oidc.fetch("https://api.test/orders?page=2", {
+    method: "POST",
+    body: "{}",
+    headers: { "content-type": "application/json", authorization: "overwritten" },
+  });
+  assert.equal(await response.text(), "ok");
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].input, "https://api.test/orders?page=2");
+  assert.equal(calls[0].init.method, "POST");
+  assert.equal(calls[0].init.body, "{}");
+  assert.deepEqual(calls[0].headers, { authorization: `Bearer ${accessToken}`, "content-type": "application/json" });
+
+  // A Request: its headers are kept (fetch's own rule: an init's headers would replace them).
+  const request = new Request("https://api.test/me", { headers: { accept: "application/json" } });
+  await oidc.fetch(request);
+  assert.equal(calls[1].input, request);
+  assert.deepEqual(calls[1].headers, { accept: "application/json", authorization: `Bearer ${accessToken}` });
+
+  // After a renewal, the new token.
+  const renewed = await oidc.renewTokens();
+  await oidc.fetch(new URL("https://api.test/me"));
+  assert.equal(calls[2].headers.authorization, `Bearer ${renewed.accessToken}`);
+  assert.equal(calls.some((c) => "dpop" in c.headers), false, "no DPoP header without dpop");
+});
+
+test("fetch() when logged out calls nothing", async (t) => {
+  const calls = recordFetch(t);
+  const oidc = createMockOidc({ isLoggedIn: true });
+  oidc.logout();
+  await assert.rejects(oidc.fetch("https://api.test/me"), { name: "OidcError", code: "not_logged_in" });
+  assert.equal(calls.length, 0);
+});
+
+test("dpop: true: tokenType DPoP, fetch() sends Authorization: DPoP and a fake proof", async (t) => {
+  const calls = recordFetch(t);
+  const oidc = createMockOidc({ isLoggedIn: true, dpop: true });
+  const { accessToken, tokenType } = await oidc.getTokens();
+  assert.equal(tokenType, "DPoP");
+  await oidc.fetch("https://api.test/orders?page=2#top", { method: "put" });
+  assert.equal(calls[0].headers.authorization, `DPoP ${accessToken}`);
+  const proof = decode(calls[0].headers.dpop);
+  assert.deepEqual(proof.header, { typ: "dpop+jwt", alg: "none", pixy_mock: true }, "clearly unsigned, clearly the mock's");
+  assert.equal(proof.signature, "");
+  assert.equal(proof.payload.htm, "PUT", "upper-cased as fetch sends it");
+  assert.equal(proof.payload.htu, "https://api.test/orders", "no query or fragment");
+  assert.equal(proof.payload.ath, ath(accessToken));
+  assert.equal(typeof proof.payload.jti, "string");
+  assert.ok(Math.abs(proof.payload.iat - Date.now() / 1000) < 5);
+
+  await oidc.fetch(new Request("https://api.test/items/7", { method: "DELETE" }));
+  const second = decode(calls[1].headers.dpop);
+  assert.equal(second.payload.htm, "DELETE");
+  assert.equal(second.payload.htu, "https://api.test/items/7");
+  assert.notEqual(second.payload.jti, proof.payload.jti, "a fresh proof per request");
+});
+
+test("createDPoPProof(): a fake proof with dpop: true; invalid_config without; not_logged_in when logged out", async () => {
+  const oidc = createMockOidc({ isLoggedIn: true, dpop: true });
+  const { accessToken } = await oidc.getTokens();
+  const proof = decode(await oidc.createDPoPProof({ method: "PATCH", url: new URL("https://api.test/a/b?c#d") }));
+  assert.equal(proof.header.alg, "none");
+  assert.deepEqual(
+    { htm: proof.payload.htm, htu: proof.payload.htu, ath: proof.payload.ath },
+    { htm: "PATCH", htu: "https://api.test/a/b", ath: ath(accessToken) },
+  );
+  await assert.rejects(oidc.createDPoPProof({ url: "https://api.test/" }), TypeError);
+
+  await assert.rejects(createMockOidc({ isLoggedIn: true }).createDPoPProof({ method: "GET", url: "https://api.test/" }), (e) => {
+    assert.ok(e instanceof OidcError);
+    assert.equal(e.code, "invalid_config");
+    assert.match(e.message, /dpop: true/);
+    return true;
+  });
+  oidc.logout();
+  await assert.rejects(oidc.createDPoPProof({ method: "GET", url: "https://api.test/" }), { code: "not_logged_in" });
 });
 
 test("a throwing listener does not stop the others", (t) => {

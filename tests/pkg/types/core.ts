@@ -7,6 +7,8 @@ const config: OidcConfig = {
   scopes: ["openid", "profile", "email"],
   extraAuthParams: { audience: "api" },
   sessionRestore: "auto",
+  dpop: true,
+  par: "auto",
 };
 
 export async function main(): Promise<void> {
@@ -28,6 +30,13 @@ export async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof OidcError && e.code === "not_logged_in") await oidc.login({ redirectTo: "/here" });
   }
+  const tokenType: "Bearer" | "DPoP" = (await oidc.getTokens()).tokenType;
+  const response: Response = await oidc.fetch("/api/orders", { method: "POST", body: "{}" });
+  await oidc.fetch(new URL("https://api.example.com/orders"));
+  await oidc.fetch(new Request("https://api.example.com/orders"));
+  const proof: string = await oidc.createDPoPProof({ method: "GET", url: "https://api.example.com/orders" });
+  await oidc.createDPoPProof({ method: "POST", url: new URL("https://api.example.com/orders") });
+  console.log(tokenType, response.status, proof);
   const never: never = await oidc.logout();
   console.log(never);
 }
@@ -36,3 +45,11 @@ export async function main(): Promise<void> {
 createOidc({ issuer: "https://idp.example.com" });
 // @ts-expect-error sessionRestore is one of four words
 createOidc({ ...config, sessionRestore: "sometimes" });
+// @ts-expect-error par is one of three words
+createOidc({ ...config, par: "sometimes" });
+// @ts-expect-error dpop is a boolean
+createOidc({ ...config, dpop: "yes" });
+export async function proofNeedsAMethod(oidc: Oidc): Promise<void> {
+  // @ts-expect-error a proof needs the method
+  await oidc.createDPoPProof({ url: "https://api.example.com/" });
+}

@@ -6,17 +6,23 @@ import { createMockOidc } from "pixy-oidc/mock";
 
 function UserMenu(): ReactNode {
   const state: OidcState = useOidc();
-  const { isLoggedIn, claims, login, logout, getTokens, error, sessionExpired } = state;
+  const { isLoggedIn, claims, login, logout, getTokens, error, sessionExpired, fetch: apiFetch, createDPoPProof } = state;
   if (!isLoggedIn) return <button onClick={() => void login({ redirectTo: "/" })}>Log in</button>;
   const onApi = async () => {
     const { accessToken } = await getTokens();
     await fetch("/api", { headers: { authorization: `Bearer ${accessToken}` } });
+  };
+  const onOrders = async () => {
+    const response: Response = await apiFetch("/api/orders", { method: "POST" });
+    const proof: string = await createDPoPProof({ method: "GET", url: new URL("https://api.example.com/orders") });
+    console.log(response.ok, proof);
   };
   const code: string | undefined = error?.code;
   return (
     <div title={code} data-expired={sessionExpired}>
       {String(claims?.name ?? claims?.sub)}
       <button onClick={onApi}>API</button>
+      <button onClick={onOrders}>Orders</button>
       <button onClick={() => void logout()}>Log out</button>
     </div>
   );
@@ -30,7 +36,7 @@ const ProtectedProfile = withLoginRequired(Profile, { fallback: <p>…</p> });
 export const app = (
   <StrictMode>
     <OidcProvider
-      config={{ issuer: "https://idp.example.com", clientId: "spa" }}
+      config={{ issuer: "https://idp.example.com", clientId: "spa", dpop: true, par: "always" }}
       fallback={<p>Loading</p>}
       errorFallback={(e: OidcError) => <p>{e.code}</p>}
     >

@@ -32,6 +32,9 @@ export async function start(): Promise<void> {
   router.beforeEach(createLoginGuard(plugin, { isProtected: (to) => to.fullPath.startsWith("/admin") }));
   app.use(router).mount("#app");
   console.log(oidcKey.description);
+  const response: Response = await plugin.fetch("/api/orders", { headers: { accept: "application/json" } });
+  const proof: string = await app.runWithContext(() => useOidc().createDPoPProof({ method: "GET", url: "/api/orders" }));
+  console.log(response.status, proof);
 }
 
 // @ts-expect-error a config needs a clientId
