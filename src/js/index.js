@@ -84,6 +84,9 @@ class Oidc {
   /** @internal */
   constructor(shell) {
     this.#shell = shell;
+    // Handed around unbound (ky's `fetch` option, openapi-fetch): they keep their instance.
+    this.fetch = this.fetch.bind(this);
+    this.createDPoPProof = this.createDPoPProof.bind(this);
   }
 
   /** @internal The engine's snapshot changed. */
@@ -170,7 +173,10 @@ class Oidc {
 
   /** A DPoP proof for `method` `url` with the current access token, for the app's own client. */
   createDPoPProof({ method, url } = {}) {
-    return this.#call("createProof", { method: String(method ?? "GET").toUpperCase(), url: String(url) });
+    return this.#call("createProof", {
+      method: String(method ?? "GET").toUpperCase(),
+      url: new URL(String(url), location.href).href,
+    });
   }
 
   logout({ redirectTo } = {}) {
