@@ -152,6 +152,17 @@ describe("provider options", () => {
     assert.equal(op.authRequests.filter((a) => !a.par).every((a) => !("request_uri" in a.params)), true);
   });
 
+  test("PAR: a proof on the push binds the code to that key; a code exchange with another key is refused", async () => {
+    // What this means for a browser client whose key lives in memory only: a push made before a
+    // full-page redirect must not carry a proof of a key that the callback page no longer has.
+    const r = await nodeLogin({ issuer: op.issuer, clientId: "spa", redirectUri: REDIRECT, par: true, parDpop: true, dpopKey: key, exchangeKey: other });
+    assert.equal(r.tokenStatus, 400);
+    assert.equal(r.tokens.error, "invalid_grant");
+    const unbound = await nodeLogin({ issuer: op.issuer, clientId: "spa", redirectUri: REDIRECT, par: true, dpopKey: key, exchangeKey: other });
+    assert.equal(unbound.tokenStatus, 200, "a push without a proof leaves the key to the code exchange");
+    assert.equal(unbound.tokens.token_type, "DPoP");
+  });
+
   test("PAR answers CORS for the client's registered origins only", async () => {
     const pre = (origin) =>
       fetch(`${op.issuer}/request`, {

@@ -60,11 +60,12 @@ function jar() {
  *
  * @param {{ issuer: string, clientId: string, redirectUri: string, user?: string,
  *           scope?: string, dpopKey?: Awaited<ReturnType<typeof createDpopKey>>,
- *           par?: boolean, parDpop?: boolean, dpopJkt?: string, origin?: string, retryNonce?: boolean,
+ *           par?: boolean, parDpop?: boolean, dpopJkt?: string, origin?: string, retryNonce?: boolean, exchangeKey?: object,
  *           extraParams?: Record<string,string> }} o
  *   dpopKey: sends a DPoP proof with the code exchange (and the push when parDpop).
  *   dpopJkt: sent as dpop_jkt in the authorization request.
  *   origin: sent as the Origin header of the push and token requests (as a browser would).
+ *   exchangeKey: the key of the code exchange's proof, when not dpopKey.
  *   retryNonce: on use_dpop_nonce, sends the code exchange once more with the nonce given.
  * @returns {Promise<{ tokens?: object, tokenStatus?: number, tokenHeaders?: Headers, authorizeUrl: string,
  *                    par?: { status: number, body: object }, error?: object }>}
@@ -142,7 +143,8 @@ export async function nodeLogin(o) {
   }
   const exchange = async (nonce) => {
     const headers = { "content-type": "application/x-www-form-urlencoded", ...originHeader };
-    if (o.dpopKey) headers.dpop = await dpopProof(o.dpopKey, { htm: "POST", htu: meta.token_endpoint, nonce });
+    const k = o.exchangeKey ?? o.dpopKey;
+    if (k) headers.dpop = await dpopProof(k, { htm: "POST", htu: meta.token_endpoint, nonce });
     const r = await fetch(meta.token_endpoint, {
       method: "POST",
       headers,

@@ -13,8 +13,10 @@
 //    with the issuer's keys.
 //
 // checkDpopRequest is also the check of tests/support/resource.mjs (the test resource server).
-import { createHash, randomBytes } from "node:crypto";
-import { EmbeddedJWK, calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+// Only node:crypto here: the example apps' vite.config.js import this file in projects that have
+// no jose (tests/e2e/apps.test.mjs builds them in a fresh project); jose is loaded only for a JWT
+// access token.
+import { createHash, createPublicKey, randomBytes, verify } from "node:crypto";
 
 /** Algorithms a proof may use. */
 export const DPOP_ALGS = ["ES256"];
@@ -61,6 +63,25 @@ export function createNonces({ lifetimeMs = 5 * 60_000 } = {}) {
   };
 }
 
+/** RFC 7638 thumbprint (SHA-256) of an EC or OKP public JWK. */
+export function jwkThumbprint(jwk) {
+  const members = jwk.kty === "EC" ? ["crv", "kty", "x", "y"] : jwk.kty === "OKP" ? ["crv", "kty", "x"] : ["e", "kty", "n"];
+  const canonical = `{${members.map((k) => `${JSON.stringify(k)}:${JSON.stringify(jwk[k])}`).join(",")}}`;
+  return b64u(createHash("sha256").update(canonical).digest());
+}
+
+/** A compact JWS's parts, decoded; throws on anything malformed. */
+function decodeJws(jws) {
+  const parts = jws.split(".");
+  if (parts.length !== 3) throw new Error("not three parts");
+  const json = (p) => {
+    const v = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
+    if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+    return v;
+  };
+  return { header: json(parts[0]), payload: json(parts[1]), signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2], "base64url") };
+}
+
 /** A refusal: status, WWW-Authenticate and a JSON body saying why. */
 function refuse(error, description, extra = {}) {
   const params = [];
@@ -101,22 +122,26 @@ export async function checkDpopRequest(req) {
   if (header === undefined || header === "") return refuse("invalid_dpop_proof", "missing DPoP proof");
   if (Array.isArray(header) || /[,\s]/.test(header)) return refuse("invalid_dpop_proof", "more than one DPoP proof");
 
-  let protectedHeader;
-  let payload;
+  let jws;
   try {
-    protectedHeader = decodeProtectedHeader(header);
+    jws = decodeJws(header);
   } catch {
     return refuse("invalid_dpop_proof", "the DPoP proof is not a JWS");
   }
+  const { header: protectedHeader, payload } = jws;
   if (protectedHeader.typ !== "dpop+jwt") return refuse("invalid_dpop_proof", `typ must be dpop+jwt, got ${protectedHeader.typ}`);
   if (!DPOP_ALGS.includes(protectedHeader.alg)) return refuse("invalid_dpop_proof", `alg ${protectedHeader.alg} not accepted`);
   const jwk = protectedHeader.jwk;
   if (!jwk || typeof jwk !== "object") return refuse("invalid_dpop_proof", "the proof has no jwk header");
   if ("d" in jwk) return refuse("invalid_dpop_proof", "the proof's jwk holds a private key");
+  if (jwk.kty !== "EC" || jwk.crv !== "P-256") return refuse("invalid_dpop_proof", "the proof's jwk is not a P-256 key");
   try {
-    ({ payload } = await jwtVerify(header, EmbeddedJWK, { algorithms: DPOP_ALGS, typ: "dpop+jwt" }));
+    const key = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
+    const good =
+      jws.signature.length === 64 && verify("sha256", Buffer.from(jws.signingInput), { key, dsaEncoding: "ieee-p1363" }, jws.signature);
+    if (!good) return refuse("invalid_dpop_proof", "the proof's signature does not verify with its jwk");
   } catch (e) {
-    return refuse("invalid_dpop_proof", `bad signature or key: ${e.code ?? e.message}`);
+    return refuse("invalid_dpop_proof", `the proof's jwk is not a usable key: ${e.message}`);
   }
 
   if (typeof payload.jti !== "string" || !payload.jti || payload.jti.length > 256) {
@@ -151,7 +176,7 @@ export async function checkDpopRequest(req) {
   }
   if (!info?.active) return refuse("invalid_token", "the access token is not active");
   if (!info.jkt) return refuse("invalid_token", "the access token is not DPoP-bound (no cnf.jkt)");
-  const thumbprint = await calculateJwkThumbprint(jwk, "sha256");
+  const thumbprint = jwkThumbprint(jwk);
   if (info.jkt !== thumbprint) return refuse("invalid_dpop_proof", "the proof's key is not the key the token is bound to");
   return { ok: true, token, jkt: thumbprint, info, proof: { header: protectedHeader, claims: payload } };
 }
@@ -217,8 +242,9 @@ export function createApiMe({ issuer, introspection }) {
     }
     // A JWT access token (RFC 9068) signed by the issuer carries cnf.jkt itself.
     if (token.split(".").length !== 3 || !meta.jwks_uri) return { active: false };
-    if (!jwks.has(meta.jwks_uri)) jwks.set(meta.jwks_uri, createRemoteJWKSet(new URL(meta.jwks_uri)));
     try {
+      const { createRemoteJWKSet, jwtVerify } = await import("jose");
+      if (!jwks.has(meta.jwks_uri)) jwks.set(meta.jwks_uri, createRemoteJWKSet(new URL(meta.jwks_uri)));
       const { payload } = await jwtVerify(token, jwks.get(meta.jwks_uri), { issuer: meta.issuer });
       return { ...payload, active: true, jkt: payload.cnf?.jkt };
     } catch {
