@@ -8,13 +8,23 @@
 //  - RP-initiated logout that needs no click (the confirmation form submits itself);
 //  - every POST to the token endpoint is recorded in `tokenRequests`, every RP-initiated logout
 //    request in `endSessions`, every authorization request in `authRequests`;
-//  - pause()/resume() make the whole server unavailable (503 or dropped connections).
+//  - pause()/resume() make the whole server unavailable (503 or dropped connections);
+//  - DPoP (RFC 9449) and pushed authorization requests (PAR, RFC 9126) are on, as oidc-provider 9
+//    has them by default: a DPoP proof on the token request binds the tokens, nothing requires
+//    one. Options: `dpop` (off, or nonces required), `par` (off, or required by the metadata),
+//    and per client `dpop_bound_access_tokens` and `require_pushed_authorization_requests`.
+//    Every token request records its DPoP proof (`dpop`: header and claims, or null), every
+//    authorization request whether it came by `request_uri` (`par`), every push is recorded in
+//    `parRequests`, and every userinfo request its Authorization scheme and proof;
+//  - token introspection is on, for one confidential client, `introspectionClient` (a resource
+//    server learns a token's `cnf.jkt` there: see tests/support/resource.mjs).
 //
 // CLI: `node tests/support/provider.mjs` serves http://127.0.0.1:9090 with client "pixy-demo"
 // (redirect and post-logout URI http://localhost:5173/). PIXY_PROVIDER_PORT changes the port.
 import http from "node:http";
 import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 
 // oidc-provider 9 warns "Unsupported runtime. Use Node.js v22.x LTS, or a later LTS release." with
 // console.warn while its module loads, on any Node before 22 (it checks process.release.lts).
@@ -34,6 +44,8 @@ const Provider = await (async () => {
     console.warn = warn;
   }
 })();
+
+const LOCAL_INTROSPECTION = Symbol.for("pixy-oidc.test-provider.introspection");
 
 const DEFAULT_TTL = {
   AccessToken: 3600,
@@ -92,16 +104,30 @@ function account(sub) {
 /**
  * @param {{
  *   port?: number, host?: string,
- *   clients?: { client_id: string, redirect_uris: string[], post_logout_redirect_uris?: string[] }[],
+ *   clients?: { client_id: string, redirect_uris: string[], post_logout_redirect_uris?: string[],
+ *               dpop_bound_access_tokens?: boolean, require_pushed_authorization_requests?: boolean }[],
  *   ttl?: Partial<Record<"AccessToken"|"IdToken"|"RefreshToken"|"Session"|"Interaction"|"Grant"|"AuthorizationCode", number>>,
  *   rotateRefreshToken?: boolean,
  *   cookieSameSite?: "none" | "lax",
  *   quiet?: boolean,
+ *   dpop?: false | { requireNonce?: boolean },
+ *   par?: false | { required?: boolean },
  * }} opts
  *   cookieSameSite: "none" (default) sends the provider's session cookie as `SameSite=None; Secure`
  *   (Chromium accepts Secure cookies from http://127.0.0.1 and http://localhost), so a hidden
  *   iframe on the app's origin sees the session when the browser allows third-party cookies, as
  *   with real providers. "lax" keeps oidc-provider's default.
+ *   dpop: false turns oidc-provider's DPoP off (no dpop_signing_alg_values_supported, a DPoP header
+ *   is ignored and tokens are Bearer). `{ requireNonce }` (true or false) gives the provider a nonce
+ *   secret, so it offers nonces (a `DPoP-Nonce` header on every answer to a DPoP request, exposed
+ *   to CORS); with requireNonce true, a proof without a valid nonce is answered `use_dpop_nonce`
+ *   (400 at the token and PAR endpoints, 401 at userinfo). `setDpopRequireNonce(b)` changes it
+ *   while the provider runs (only when `{ requireNonce }` was given). Default: DPoP on, no nonces.
+ *   par: false turns PAR off (no pushed_authorization_request_endpoint); `{ required: true }` makes
+ *   the metadata say require_pushed_authorization_requests: true and refuses any authorization
+ *   request not pushed. Default: PAR offered, not required. A client's own
+ *   `require_pushed_authorization_requests` refuses that client's non-pushed requests (the metadata
+ *   does not show it).
  */
 export async function startProvider(opts = {}) {
   const host = opts.host ?? "127.0.0.1";
@@ -115,11 +141,19 @@ export async function startProvider(opts = {}) {
   const ttl = { ...DEFAULT_TTL, ...(opts.ttl ?? {}) };
   const rotate = opts.rotateRefreshToken ?? true;
   const sameSiteNone = (opts.cookieSameSite ?? "none") === "none";
+  const dpopEnabled = opts.dpop !== false;
+  const dpopNonces = dpopEnabled && typeof opts.dpop?.requireNonce === "boolean";
+  let requireNonce = dpopNonces && opts.dpop.requireNonce;
+  const parEnabled = opts.par !== false;
+  const parRequired = parEnabled && !!opts.par?.required;
+  // The confidential client a resource server introspects tokens with.
+  const introspectionClient = { client_id: "pixy-rs", client_secret: crypto.randomBytes(24).toString("base64url") };
 
   const tokenRequests = [];
   const endSessions = [];
   const authRequests = [];
   const userinfoRequests = [];
+  const parRequests = [];
   let paused = null; // null | "503" | "drop"
   let handler = (_req, res) => {
     res.writeHead(503);
@@ -183,15 +217,28 @@ export async function startProvider(opts = {}) {
   );
 
   const provider = new Provider(issuer, {
-    clients: clients.map((c) => ({
-      client_id: c.client_id,
-      redirect_uris: c.redirect_uris,
-      post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
-      token_endpoint_auth_method: "none",
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      application_type: "web",
-    })),
+    clients: [
+      ...clients.map((c) => ({
+        client_id: c.client_id,
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        application_type: "web",
+        ...(c.dpop_bound_access_tokens !== undefined ? { dpop_bound_access_tokens: c.dpop_bound_access_tokens } : {}),
+        ...(c.require_pushed_authorization_requests !== undefined
+          ? { require_pushed_authorization_requests: c.require_pushed_authorization_requests }
+          : {}),
+      })),
+      {
+        ...introspectionClient,
+        token_endpoint_auth_method: "client_secret_basic",
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
     jwks: { keys: [signingKey] },
     cookies: {
       keys: ["pixy-test-cookie-key-1", "pixy-test-cookie-key-0"],
@@ -217,6 +264,16 @@ export async function startProvider(opts = {}) {
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
+      dPoP: {
+        enabled: dpopEnabled,
+        ...(dpopNonces ? { nonceSecret: crypto.randomBytes(32), requireNonce: () => requireNonce } : {}),
+      },
+      pushedAuthorizationRequests: { enabled: parEnabled, requirePushedAuthorizationRequests: parRequired },
+      introspection: {
+        enabled: true,
+        // Only the resource server's client may introspect, and any token of this provider.
+        allowedPolicy: async (_ctx, client) => client.clientId === introspectionClient.client_id,
+      },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
@@ -262,8 +319,13 @@ export async function startProvider(opts = {}) {
       return;
     }
     if (path === "/auth" && ctx.method === "GET") {
-      authRequests.push({ at: Date.now(), params: Object.fromEntries(new URLSearchParams(ctx.querystring)) });
+      const params = Object.fromEntries(new URLSearchParams(ctx.querystring));
+      const entry = { at: Date.now(), params, par: params.request_uri !== undefined };
+      // What was pushed for this request_uri (its prompt, scope, dpop_jkt, ...).
+      if (entry.par) entry.pushed = parRequests.find((r) => r.request_uri === params.request_uri)?.params;
+      authRequests.push(entry);
     }
+    const dpop = ctx.method === "OPTIONS" ? null : readDpop(ctx.get("DPoP"));
     await next();
     if (path === "/token" && ctx.method === "POST") {
       const p = ctx.oidc?.params ?? {};
@@ -271,7 +333,24 @@ export async function startProvider(opts = {}) {
       if (p.refresh_token) entry.refresh_token = p.refresh_token;
       if (p.redirect_uri) entry.redirect_uri = p.redirect_uri;
       if (p.code_verifier) entry.code_verifier = p.code_verifier;
+      entry.dpop = dpop;
+      if (ctx.status >= 400) entry.error = ctx.body?.error;
+      else entry.token_type = ctx.body?.token_type;
       tokenRequests.push(entry);
+    } else if (path === "/request" && ctx.method === "POST") {
+      // The form as the client sent it (oidc-provider adds dpop_jkt to its params from the proof).
+      const params = { ...(ctx.oidc?.body ?? ctx.oidc?.params ?? {}) };
+      for (const [k, v] of Object.entries(params)) if (v === undefined) delete params[k];
+      parRequests.push({
+        at: Date.now(),
+        status: ctx.status,
+        origin: ctx.get("Origin") || undefined,
+        params,
+        dpop,
+        ...(ctx.status >= 400
+          ? { error: ctx.body?.error, error_description: ctx.body?.error_description }
+          : { request_uri: ctx.body?.request_uri }),
+      });
     } else if (path === "/session/end") {
       const p = ctx.oidc?.params ?? Object.fromEntries(new URLSearchParams(ctx.querystring));
       endSessions.push({
@@ -285,13 +364,30 @@ export async function startProvider(opts = {}) {
         ended: false,
       });
     } else if (path === "/me") {
-      userinfoRequests.push({ at: Date.now(), method: ctx.method, status: ctx.status });
+      userinfoRequests.push({
+        at: Date.now(),
+        method: ctx.method,
+        status: ctx.status,
+        scheme: /^(\S+)\s/.exec(ctx.get("Authorization"))?.[1],
+        dpop,
+        wwwAuthenticate: ctx.response.get("WWW-Authenticate") || undefined,
+      });
     }
   });
   provider.on("end_session.success", () => {
     const last = endSessions.at(-1);
     if (last) last.ended = true;
   });
+
+  /** The DPoP header as sent, decoded without checking (oidc-provider checks it): or null. */
+  function readDpop(header) {
+    if (!header) return null;
+    try {
+      return { header: decodeProtectedHeader(header), claims: decodeJwt(header), jwt: header };
+    } catch {
+      return { header: null, claims: null, jwt: header };
+    }
+  }
 
   async function interaction(ctx) {
     const [, , uid, action] = ctx.path.split("/");
@@ -376,6 +472,9 @@ ${message ? `<p class="muted" id="login-message">${html(message)}</p>` : ""}
   }
 
   handler = provider.callback();
+  // www/api/me.mjs (the demo's /api/me) finds the introspection client here when it runs in the
+  // same process (npm start) and was given none.
+  (globalThis[LOCAL_INTROSPECTION] ??= new Map()).set(issuer, introspectionClient);
 
   return {
     issuer,
@@ -385,6 +484,14 @@ ${message ? `<p class="muted" id="login-message">${html(message)}</p>` : ""}
     endSessions,
     authRequests,
     userinfoRequests,
+    parRequests,
+    /** `{ client_id, client_secret }` of the one client allowed at the introspection endpoint. */
+    introspectionClient,
+    /** Whether a DPoP proof must carry a nonce from now on (needs `dpop: { requireNonce }`). */
+    setDpopRequireNonce(value) {
+      if (!dpopNonces) throw new Error("startProvider: pass dpop: { requireNonce } to change it later");
+      requireNonce = !!value;
+    },
     /** @param {"503" | "drop"} [mode] */
     pause(mode = "503") {
       paused = mode === "drop" ? "drop" : "503";
@@ -396,6 +503,7 @@ ${message ? `<p class="muted" id="login-message">${html(message)}</p>` : ""}
     },
     close: () =>
       new Promise((resolve) => {
+        if (globalThis[LOCAL_INTROSPECTION]?.get(issuer) === introspectionClient) globalThis[LOCAL_INTROSPECTION].delete(issuer);
         for (const s of sockets) s.destroy();
         server.closeAllConnections?.();
         server.close(() => resolve());
