@@ -281,3 +281,33 @@ fn a_tab_that_takes_over_a_dpop_session_takes_its_key_and_makes_none() {
         .cloned();
     assert_eq!(jwk_a, jwk_b, "the same key in both tabs");
 }
+
+#[test]
+fn a_401_after_another_tab_renewed_is_sent_once_more_with_the_new_token() {
+    let mut w = dpop_world();
+    let t = w.open_settled(PAGE);
+    w.login(t);
+    let api = "https://api.example/orders";
+    let old = String::from("DPoP at-old-from-before-the-renewal");
+    let answer = |attempt, authorization: &str| Command::FetchAnswer {
+        method: "GET".into(),
+        url: api.into(),
+        authorization: authorization.to_string(),
+        status: 401,
+        www_authenticate: Some(String::from("DPoP error=\"invalid_token\"")),
+        dpop_nonce: None,
+        attempt,
+    };
+    let a = w.command(t, answer(0, &old));
+    w.run_for(1_000.0);
+    let again = match w.result(t, a) {
+        Some(Ok(v)) => json::parse(v, "headers").unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let now = again.str_member("authorization").unwrap().to_string();
+    assert_ne!(now, old, "the current token");
+    // A 401 for the current token is the server's last word.
+    let b = w.command(t, answer(0, &now));
+    w.run_for(1_000.0);
+    assert!(matches!(w.result(t, b), Some(Ok(v)) if v == "null"));
+}
