@@ -5,15 +5,17 @@
 //!
 //! ## Shape
 //!
-//! - [`proto`] is the protocol core. **It does no I/O**: no clock, no randomness, no network, no
-//!   DOM. Time, random bytes and HTTP responses come in as values; requests to make come out as
-//!   values. It is tested natively with `cargo test`.
-//! - `browser` (wasm32 only) is the `#[wasm_bindgen]` surface: one synchronous entry point,
-//!   `call(op, args)`, through which `src/js/client.js` runs the core's steps. The I/O itself
-//!   (fetch, WebCrypto, sessionStorage for the login in flight, the hidden iframe, other tabs,
-//!   timers) is performed by that JS file (`src/js/io.js`), which hands every answer back to the
-//!   core to decide. No async Rust ships: the async state machines and their glue once weighed
-//!   more than the protocol itself.
+//! - `proto` is the protocol core. **It does no I/O**: no clock, no network, no DOM. Time,
+//!   HTTP responses and WebCrypto's results come in as values (random bytes from a source the
+//!   caller gives); requests to make come out as values. Its centre is the session engine,
+//!   [`Engine`]: one sans-I/O state machine that takes [`Event`]s (a command, the answer to
+//!   request N, a timer, another tab's message, ...) with the current time and gives back
+//!   [`Action`]s and the time to wake it, the shape of quinn-proto. Every rule of a session's
+//!   life lives there once. It is tested natively with `cargo test`, on a virtual clock.
+//! - `browser` (wasm32 only) is the `#[wasm_bindgen]` surface: `Client`, the engine behind one
+//!   method, `handle(now, event)`, JSON text in and out. `src/js/client.js` carries out the
+//!   actions (fetch, WebCrypto, sessionStorage, the hidden iframe, other tabs, Web Locks, the
+//!   timer) and reports back; it decides nothing.
 //!
 //! ## Threat model, honestly
 //!
@@ -26,7 +28,9 @@
 //! the app does. Short-lived access tokens and rotated refresh tokens limit that damage.
 //!
 //! Only the PKCE verifier, `state` and `nonce` of a login in flight sit in sessionStorage between
-//! the redirect and the callback; they are deleted on use and expire after ten minutes.
+//! the redirect and the callback; they are deleted on use and expire after ten minutes. With DPoP
+//! the tokens are bound to a key pair whose private key WebCrypto never lets out (not even into
+//! the wasm), held in memory like the tokens.
 
 // The core's modules are the crate's own; the public surface is the session engine. The
 // `fuzzing` feature opens the parsers to the fuzz targets in `fuzz/`.
