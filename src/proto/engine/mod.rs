@@ -120,8 +120,10 @@ struct Pipe {
 /// The main flow in progress: the start, or one renewal.
 enum Flow {
     Idle,
-    /// Start: asked the other tabs for their session.
-    Handover,
+    /// Start: asked the other tabs for their session (and, query `id`, whether any holds one).
+    Handover {
+        id: u32,
+    },
     /// Start: the discovery document, then the callback (if the page is one) or a restore.
     Discovery {
         id: u32,
@@ -709,7 +711,12 @@ impl Engine {
             Ok(None) => {
                 // Another open tab of the app hands its session over first: no request at all.
                 self.post(String::from("{\"t\":\"hello\"}"));
-                self.flow = Flow::Handover;
+                // Every tab with a session holds a generation lock: when none is held, no tab
+                // can answer, and the start goes on without waiting.
+                let id = self.id();
+                let prefix = self.generation_prefix();
+                self.push(Action::QueryLocks { id, prefix });
+                self.flow = Flow::Handover { id };
                 self.deadline(self.now + HANDOVER_WAIT_MS, Deadline::Handover);
                 self.debug(&["start: asking the other tabs for their session"]);
             }
@@ -1541,6 +1548,11 @@ impl Engine {
             .filter_map(|n| json::number_value(n.as_bytes()))
             .fold(0.0, f64::max);
         match core::mem::replace(&mut self.flow, Flow::Idle) {
+            Flow::Handover { id: x } if x == id && shared == 0.0 => {
+                self.clear_deadline(Deadline::Handover);
+                self.debug(&["start: no other tab holds a session"]);
+                self.after_handover();
+            }
             Flow::Tokens(mut pipe) if pipe.query == Some(id) => {
                 pipe.query = None;
                 pipe.shared = Some(shared);

@@ -143,13 +143,9 @@ impl Engine {
         for d in fired {
             match d {
                 Deadline::Handover => {
-                    if matches!(self.flow, Flow::Handover) {
+                    if matches!(self.flow, Flow::Handover { .. }) {
                         self.debug(&["start: no other tab has a session"]);
-                        if self.meta.is_some() {
-                            self.restore();
-                        } else {
-                            self.discover(None);
-                        }
+                        self.after_handover();
                     }
                 }
                 Deadline::Fetch(id) => {
@@ -211,6 +207,15 @@ impl Engine {
                     self.renew(false);
                 }
             }
+        }
+    }
+
+    /// No other tab handed a session over: the provider is asked.
+    pub(super) fn after_handover(&mut self) {
+        if self.meta.is_some() {
+            self.restore();
+        } else {
+            self.discover(None);
         }
     }
 
@@ -307,7 +312,7 @@ impl Engine {
             Some(kind @ ("session" | "login")) => {
                 let login = kind == "login";
                 match self.flow {
-                    Flow::Handover => {
+                    Flow::Handover { .. } => {
                         if self.adopt(&v, false) {
                             self.clear_deadline(Deadline::Handover);
                             self.ready(Some("otherTab"));

@@ -765,3 +765,27 @@ fn a_login_elsewhere_while_a_renewal_finishes_does_not_wedge_the_renewals() {
         w.locks_of(0)
     );
 }
+
+#[test]
+fn a_start_with_no_tab_holding_a_session_does_not_wait_for_a_hand_over() {
+    let mut w = World::new();
+    let t = w.open_settled(PAGE);
+    let story = w.story(t);
+    assert!(
+        story.contains("start: no other tab holds a session"),
+        "{story}"
+    );
+    assert!(
+        !story.contains("start: no other tab has a session"),
+        "the 25 ms wait ran out: {story}"
+    );
+    // With a logged-in tab open, a new tab waits for its hand-over and gets the session.
+    w.login(t);
+    let u = w.open_settled(PAGE);
+    assert!(w.tabs[u].is_logged_in(), "{}", w.story(u));
+    assert!(
+        !w.story(u).contains("no other tab holds a session"),
+        "{}",
+        w.story(u)
+    );
+}
