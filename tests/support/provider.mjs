@@ -8,7 +8,10 @@
 //  - RP-initiated logout that needs no click (the confirmation form submits itself);
 //  - every POST to the token endpoint is recorded in `tokenRequests`, every RP-initiated logout
 //    request in `endSessions`, every authorization request in `authRequests`;
-//  - pause()/resume() make the whole server unavailable (503 or dropped connections).
+//  - pause()/resume() make the whole server unavailable (503 or dropped connections);
+//  - `latency` (ms, default 0; setLatency() changes it) holds every request that long before it is
+//    answered, on every route (discovery, JWKS, authorization redirects, token, userinfo, the
+//    interaction pages): a provider tens of milliseconds away, as real ones are.
 //
 // CLI: `node tests/support/provider.mjs` serves http://127.0.0.1:9090 with client "pixy-demo"
 // (redirect and post-logout URI http://localhost:5173/). PIXY_PROVIDER_PORT changes the port.
@@ -97,6 +100,7 @@ function account(sub) {
  *   rotateRefreshToken?: boolean,
  *   cookieSameSite?: "none" | "lax",
  *   quiet?: boolean,
+ *   latency?: number,
  * }} opts
  *   cookieSameSite: "none" (default) sends the provider's session cookie as `SameSite=None; Secure`
  *   (Chromium accepts Secure cookies from http://127.0.0.1 and http://localhost), so a hidden
@@ -121,6 +125,7 @@ export async function startProvider(opts = {}) {
   const authRequests = [];
   const userinfoRequests = [];
   let paused = null; // null | "503" | "drop"
+  let latency = Math.max(0, Number(opts.latency ?? 0)) || 0;
   let handler = (_req, res) => {
     res.writeHead(503);
     res.end();
@@ -128,6 +133,10 @@ export async function startProvider(opts = {}) {
 
   const sockets = new Set();
   const server = http.createServer((req, res) => {
+    if (latency > 0) setTimeout(() => serve(req, res), latency);
+    else serve(req, res);
+  });
+  function serve(req, res) {
     if (paused === "drop") {
       req.socket.destroy();
       return;
@@ -155,7 +164,7 @@ export async function startProvider(opts = {}) {
       };
     }
     handler(req, res);
-  });
+  }
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -393,6 +402,13 @@ ${message ? `<p class="muted" id="login-message">${html(message)}</p>` : ""}
     },
     resume() {
       paused = null;
+    },
+    /** Every request is answered `ms` later from now on (0: at once). */
+    setLatency(ms) {
+      latency = Math.max(0, Number(ms)) || 0;
+    },
+    get latency() {
+      return latency;
     },
     close: () =>
       new Promise((resolve) => {
