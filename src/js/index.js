@@ -11,6 +11,7 @@ export { OidcError };
 // The page URL as it was when the library loaded: a callback is captured before an app's
 // router can rewrite it.
 let bootHref = typeof location !== "undefined" ? location.href : undefined;
+globalThis.performance?.mark?.("pixy:module");
 
 // Inside the hidden silent-authentication iframe, the page hands the provider's answer to its
 // parent before anything else, and the library does nothing more here.
@@ -175,7 +176,9 @@ export function createOidc(config) {
     if (typeof window === "undefined") {
       throw new OidcError("invalid_config", "createOidc runs in a browser page");
     }
+    globalThis.performance?.mark?.("pixy:wasm:start");
     await initWasm();
+    globalThis.performance?.mark?.("pixy:wasm:ready");
     let oidc;
     const shell = new Shell(
       (claims) => oidc._state(claims),
@@ -186,6 +189,7 @@ export function createOidc(config) {
     try {
       const { restoredVia } = await shell.start(config, href);
       oidc.restoredVia = restoredVia;
+      globalThis.performance?.mark?.("pixy:ready");
     } catch (e) {
       shell.close();
       throw e;
