@@ -501,6 +501,7 @@ const stats = (xs) => {
 let phase5Result = null;
 let cost = null;
 const began = Date.now();
+const loads = [os.loadavg()[0]]; // 1-minute load average: at the start and after each round
 try {
   console.log(
     `pixy-oidc vs oidc-client-ts, provider latency ${LATENCY_MS} ms: ${WARMUP} warm-up and ${REPS} interleaved rounds of (1)–(4)` +
@@ -523,7 +524,8 @@ try {
         }
       }
     }
-    process.stdout.write(`  round ${i + 1}/${REPS} done\n`);
+    loads.push(os.loadavg()[0]);
+    process.stdout.write(`  round ${i + 1}/${REPS} done (load ${loads.at(-1).toFixed(2)})\n`);
   }
   cost = await markCost().catch(() => null);
   if (RENEWALS > 0) {
@@ -700,7 +702,7 @@ try {
 } catch {
   // not a git checkout
 }
-const load = os.loadavg().map((x) => x.toFixed(2)).join(", ");
+const loadStats = stats(loads);
 
 const report = `# Benchmark: pixy-oidc and oidc-client-ts
 
@@ -709,7 +711,7 @@ Run ${new Date(began).toISOString()} with \`npm run bench -- --latency ${LATENCY
 - **Provider latency: ${LATENCY_MS} ms** added to every answer of the local provider (discovery,
   JWKS, authorization redirects, token, userinfo, its pages); the apps' own files come from a
   local server without added latency.
-- Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}; load average at the end ${load}${SHARED ? `\n- **${SHARED}**: the numbers are noisier than on an idle machine (see min / max).` : ""}
+- Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}; 1-minute load average during (1)–(4) ${fmt(loadStats.min, 1)} / ${fmt(loadStats.median, 1)} / ${fmt(loadStats.max, 1)} (min / median / max)${SHARED ? `\n- **${SHARED}**: the numbers are noisier than on an idle machine (see min / max).` : ""}
 - Browser: ${chromium} (headless, via playwright-core)
 - Node ${process.version}; pixy-oidc ${pixyVersion}${commit ? ` (${commit})` : ""}; oidc-client-ts ${ocsVersion} (dist/browser build); provider: oidc-provider ${opVersion} (tests/support/provider.mjs), access tokens live ${TTL_S} s
 - ${REPS} interleaved rounds of (1)–(4) after ${WARMUP} warm-up round${WARMUP === 1 ? "" : "s"}${phase5Result ? `; (5) ran both libraries at once for ${fmt(Math.max(phase5Result.pixy.seconds, phase5Result.ocs.seconds))} s` : "; (5) not run"}
