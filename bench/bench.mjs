@@ -339,8 +339,13 @@ function timeline(b) {
   const marks = b.marks ?? [];
   const mark = (name) => marks.find((m) => m.name === name)?.t;
   if (b.nav) add("page HTML", b.nav.fetchStart, b.nav.responseEnd);
-  const bundle = b.res.find((r) => r.path === "/pkg/index.js");
-  if (bundle) add("library bundle fetched (index.js)", bundle.start, bundle.end);
+  const file = (p, name) => {
+    const r = b.res.find((x) => x.path === p);
+    if (r) add(name, r.start, r.end);
+  };
+  file("/config.js", "the page's /config.js fetched (classic script)");
+  file("/pkg/index.js", "library bundle fetched (index.js)");
+  file("/pkg/errors.js", "errors.js fetched (imported by index.js)");
   add("library evaluated (pixy:module)", mark("pixy:module"), mark("pixy:module"));
   add("initWasm (wasm fetched, compiled, instantiated)", mark("pixy:wasm:start"), mark("pixy:wasm:ready"));
   const wasm = b.res.find((r) => r.path.endsWith(".wasm"));
@@ -397,6 +402,7 @@ function resourceTimeline(b) {
   for (const r of b.res) {
     let name = null;
     if (r.path.endsWith("oidc-client-ts.min.js")) name = "library fetched (oidc-client-ts.min.js)";
+    else if (r.path === "/config.js") name = "the page's /config.js fetched (classic script)";
     else if (r.origin === op.issuer) {
       if (r.path.includes("/.well-known/")) name = "discovery request";
       else if (r.path === "/token") name = "token request";
