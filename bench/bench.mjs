@@ -757,6 +757,10 @@ ${ocsBreakdown}
   either library sees the provider's session. Each round starts with no provider session (cookies
   cleared, all tabs closed): (3) is that first visit; then a login at the provider's form (not
   timed) whose callback is (1); the same tab reloads (2); a second tab opens beside it (4).
+- The added latency is one delay per request, like a round trip to a provider that far away;
+  it leaves out what a real network adds on a new connection (TCP and TLS handshakes). The
+  provider sends no \`Cache-Control\` for discovery or the JWKS, so neither library gets them from
+  the HTTP cache; with a provider that allows caching, reloads would skip those requests.
 - "provider requests" are the requests the tab (its frames included) sent to the provider during
   the timed load, as the browser saw them (Playwright's request events): for the callback, from
   the request for the callback URL on.
