@@ -712,7 +712,7 @@ const loadStats = stats(loads);
 
 const report = `# Benchmark: pixy-oidc and oidc-client-ts
 
-Run ${new Date(began).toISOString()} with \`npm run bench -- --latency ${LATENCY_MS}\` (bench/bench.mjs), ${fmt((Date.now() - began) / 1000)} s.
+Run ${new Date(began).toISOString()} with \`node bench/bench.mjs --latency ${LATENCY_MS}\` (what \`npm run bench -- --latency ${LATENCY_MS}\` runs after building), ${fmt((Date.now() - began) / 1000)} s.
 
 - **Provider latency: ${LATENCY_MS} ms** added to every answer of the local provider (discovery,
   JWKS, authorization redirects, token, userinfo, its pages); the apps' own files come from a
