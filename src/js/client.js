@@ -52,6 +52,7 @@ export class Shell {
   /** Starts the engine; resolves to `{ restoredVia }` once it knows whether a user is logged in. */
   start(config, href) {
     const p = new Promise((resolve, reject) => this.promises.set(0, { resolve, reject }));
+    globalThis.performance?.mark?.("pixy:start");
     const secure = globalThis.isSecureContext !== false;
     this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored(), secure });
     return p;
@@ -67,6 +68,7 @@ export class Shell {
 
   /** Hands events to the engine one at a time, in order, and carries out its actions. */
   run(event) {
+    globalThis.performance?.mark?.(`pixy:event:${event.type}`, { detail: event.id ?? null });
     this.queue.push(event);
     if (this.busy) return;
     this.busy = true;
@@ -91,6 +93,7 @@ export class Shell {
   }
 
   perform(a) {
+    globalThis.performance?.mark?.(`pixy:do:${a.do}`, { detail: a.id ?? null });
     const s = storage();
     switch (a.do) {
       case "listen":
@@ -112,6 +115,7 @@ export class Shell {
         document.addEventListener("visibilitychange", this.onVisible);
         break;
       case "fetch": {
+        globalThis.performance?.mark?.(`pixy:fetch:${a.form ? "token" : a.bearer ? "userinfo" : a.url.includes("/.well-known/") ? "discovery" : "jwks"}`, { detail: a.id });
         const c = new AbortController();
         this.aborts.set(a.id, c);
         this.later(send(a, c.signal).finally(() => this.aborts.delete(a.id)));

@@ -12,6 +12,7 @@ export { OidcError };
 // The page URL as it was when the library loaded: a callback is captured before an app's
 // router can rewrite it.
 let bootHref = typeof location !== "undefined" ? location.href : undefined;
+globalThis.performance?.mark?.("pixy:module");
 
 // Inside the hidden silent-authentication iframe, the page hands the provider's answer to its
 // parent before anything else, and the library does nothing more here.
@@ -240,7 +241,9 @@ export function createOidc(config) {
     if (typeof window === "undefined") {
       throw new OidcError("invalid_config", "createOidc runs in a browser page");
     }
+    globalThis.performance?.mark?.("pixy:wasm:start");
     await initWasm();
+    globalThis.performance?.mark?.("pixy:wasm:ready");
     let oidc;
     const shell = new Shell(
       (claims) => oidc._state(claims),
@@ -252,6 +255,7 @@ export function createOidc(config) {
       const { restoredVia } = await shell.start(config, href);
       oidc.restoredVia = restoredVia;
       oidc._started();
+      globalThis.performance?.mark?.("pixy:ready");
     } catch (e) {
       shell.close();
       throw e;

@@ -18,6 +18,9 @@
 //    `parRequests`, and every userinfo request its Authorization scheme and proof;
 //  - token introspection is on, for one confidential client, `introspectionClient` (a resource
 //    server learns a token's `cnf.jkt` there: see tests/support/resource.mjs).
+//  - `latency` (ms, default 0; setLatency() changes it) holds every request that long before it is
+//    answered, on every route (discovery, JWKS, authorization redirects, token, userinfo, the
+//    interaction pages): a provider tens of milliseconds away, as real ones are.
 //
 // CLI: `node tests/support/provider.mjs` serves http://127.0.0.1:9090 with client "pixy-demo"
 // (redirect and post-logout URI http://localhost:5173/). PIXY_PROVIDER_PORT changes the port.
@@ -112,6 +115,7 @@ function account(sub) {
  *   quiet?: boolean,
  *   dpop?: false | { requireNonce?: boolean },
  *   par?: false | { required?: boolean },
+ *   latency?: number,
  * }} opts
  *   cookieSameSite: "none" (default) sends the provider's session cookie as `SameSite=None; Secure`
  *   (Chromium accepts Secure cookies from http://127.0.0.1 and http://localhost), so a hidden
@@ -155,6 +159,7 @@ export async function startProvider(opts = {}) {
   const userinfoRequests = [];
   const parRequests = [];
   let paused = null; // null | "503" | "drop"
+  let latency = Math.max(0, Number(opts.latency ?? 0)) || 0;
   let handler = (_req, res) => {
     res.writeHead(503);
     res.end();
@@ -162,6 +167,10 @@ export async function startProvider(opts = {}) {
 
   const sockets = new Set();
   const server = http.createServer((req, res) => {
+    if (latency > 0) setTimeout(() => serve(req, res), latency);
+    else serve(req, res);
+  });
+  function serve(req, res) {
     if (paused === "drop") {
       req.socket.destroy();
       return;
@@ -189,7 +198,7 @@ export async function startProvider(opts = {}) {
       };
     }
     handler(req, res);
-  });
+  }
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -500,6 +509,13 @@ ${message ? `<p class="muted" id="login-message">${html(message)}</p>` : ""}
     },
     resume() {
       paused = null;
+    },
+    /** Every request is answered `ms` later from now on (0: at once). */
+    setLatency(ms) {
+      latency = Math.max(0, Number(ms)) || 0;
+    },
+    get latency() {
+      return latency;
     },
     close: () =>
       new Promise((resolve) => {
