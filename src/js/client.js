@@ -115,7 +115,7 @@ export class Shell {
         document.addEventListener("visibilitychange", this.onVisible);
         break;
       case "fetch": {
-        globalThis.performance?.mark?.(`pixy:fetch:${a.form ? "token" : a.bearer ? "userinfo" : a.url.includes("/.well-known/") ? "discovery" : "jwks"}`, { detail: a.id });
+        globalThis.performance?.mark?.(`pixy:fetch:${a.form ? "token" : a.authorization ? "userinfo" : a.url.includes("/.well-known/") ? "discovery" : "jwks"}`, { detail: a.id });
         const c = new AbortController();
         this.aborts.set(a.id, c);
         this.later(send(a, c.signal).finally(() => this.aborts.delete(a.id)));
