@@ -269,7 +269,7 @@ e2e("debug: true narrates the restore path and the renewal in the console, and n
   const has = (s) => assert.ok(lines.some((l) => l.includes(s)), `no console line with "${s}":\n${lines.join("\n")}`);
   has("start: the page is an authorization response");
   has("start: done, logged in via callback");
-  has("start: no other tab has a session");
+  has("start: no other tab holds a session"); // no generation lock held: no wait for a hand-over
   has("start: trying the hidden iframe");
   has("start: done, logged in via iframe");
   has("renewal: renewTokens() asked for one");
