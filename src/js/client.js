@@ -60,6 +60,7 @@ export class Shell {
 
   /** A command of the app: its promise settles when the engine says so. */
   command(name, args = {}) {
+    if (!this.engine) return Promise.reject({ code: "internal_error", message: "the client was closed" });
     const cmd = this.nextCmd++;
     const p = new Promise((resolve, reject) => this.promises.set(cmd, { resolve, reject }));
     this.run({ type: "command", cmd, name, ...args });
@@ -73,7 +74,7 @@ export class Shell {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (this.queue.length) {
+      while (this.engine && this.queue.length) {
         const out = this.engine.handle(Date.now(), JSON.stringify(this.queue.shift()));
         // A malformed event is a bug in this file: loud, never a default.
         if (out[0] === "!") throw Object.assign(new Error("pixy-oidc: engine refused an event"), JSON.parse(out.slice(1)));
@@ -84,6 +85,8 @@ export class Shell {
       }
     } finally {
       this.busy = false;
+      // close() called by a listener while this ran: the engine had the event; now let go.
+      if (this.closing) this.teardown();
     }
   }
 
@@ -157,7 +160,11 @@ export class Shell {
         this.frames.delete(a.id);
         break;
       case "navigate":
-        location.assign(a.url);
+        try {
+          location.assign(a.url);
+        } catch {
+          // The page stays; nothing else in this batch depends on it.
+        }
         break;
       case "replaceUrl":
         try {
@@ -170,9 +177,12 @@ export class Shell {
         this.channel?.postMessage(a.key ? { msg: a.msg, key: this.key } : a.msg);
         break;
       case "generateKey":
+        this.keygen = a.id;
         this.later(
           generateKey(a).then(([pair, event]) => {
-            if (pair) this.key = pair;
+            // Only the pair the engine still waits for: a key taken from another tab (or a
+            // session that ended) meanwhile stays.
+            if (pair && this.keygen === a.id) this.key = pair;
             return event;
           }),
         );
@@ -182,9 +192,11 @@ export class Shell {
         break;
       case "dropKey":
         this.key = null;
+        this.keygen = null;
         break;
       case "takeKey":
         this.key = this.offeredKey;
+        this.keygen = null;
         break;
       case "lock": {
         const c = new AbortController();
@@ -197,7 +209,10 @@ export class Shell {
               this.run({ type: "lockGranted", id: a.id });
               return held;
             })
-            .catch(() => {});
+            .catch(() => {
+              // Refused (not our abort): as without Web Locks, this tab alone decides.
+              if (!c.signal.aborted) this.run({ type: "lockGranted", id: a.id });
+            });
         } catch {
           // No Web Locks: this tab alone decides.
           this.queue.push({ type: "lockGranted", id: a.id });
@@ -246,8 +261,14 @@ export class Shell {
 
   /** Lets go of everything: the engine's state, timers, listeners, the channel, locks, frames. */
   close() {
-    if (!this.engine) return;
+    if (!this.engine || this.closing) return;
+    this.closing = true;
     this.run({ type: "close" });
+    if (!this.busy) this.teardown();
+  }
+
+  teardown() {
+    if (!this.engine) return;
     clearTimeout(this.timer);
     this.channel?.close();
     removeEventListener("online", this.onOnline);

@@ -156,7 +156,7 @@ impl Engine {
     }
 
     /// Moves every job as far as it can go.
-    fn advance_jobs(&mut self) {
+    pub(super) fn advance_jobs(&mut self) {
         let Some(jwk) = self.dpop_key.clone() else {
             return;
         };
@@ -339,7 +339,16 @@ impl Engine {
         }
         self.jkt = None;
         self.keygen = None;
-        self.jobs.clear();
+        self.reject_jobs(&not_logged_in());
+    }
+
+    /// Every proof under way is dropped; the commands waiting for one are told `e`.
+    pub(super) fn reject_jobs(&mut self, e: &Error) {
+        for j in core::mem::take(&mut self.jobs) {
+            if let Then::Headers(cmd) | Then::Proof(cmd) = j.then {
+                self.reject(cmd, e.clone());
+            }
+        }
     }
 
     /// `oidc.fetch`: whether to send the app's request once more, and with which headers: once,

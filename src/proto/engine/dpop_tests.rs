@@ -311,3 +311,29 @@ fn a_401_after_another_tab_renewed_is_sent_once_more_with_the_new_token() {
     w.run_for(1_000.0);
     assert!(matches!(w.result(t, b), Some(Ok(v)) if v == "null"));
 }
+
+#[test]
+fn a_logout_while_a_proof_is_made_rejects_the_fetch_instead_of_leaving_it_hanging() {
+    let mut w = dpop_world();
+    let t = w.open_settled(PAGE);
+    w.login(t);
+    let c = w.command(
+        t,
+        Command::FetchHeaders {
+            method: "GET".into(),
+            url: "https://api.example/x".into(),
+        },
+    );
+    w.deliver(
+        t,
+        Event::Tab {
+            msg: String::from("{\"t\":\"logout\"}"),
+        },
+    );
+    w.run_for(10_000.0);
+    assert!(
+        matches!(w.result(t, c), Some(Err(e)) if e.code == Code::NotLoggedIn),
+        "{:?}",
+        w.result(t, c)
+    );
+}

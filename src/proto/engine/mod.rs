@@ -50,6 +50,8 @@ pub const MAX_SLEEP_MS: f64 = 30_000.0;
 /// to the lifetime, so that tokens of any length are renewed once per lifetime, never in a
 /// loop, with room left for retries before they expire.
 pub const MAX_RENEW_LEAD_MS: f64 = 60_000.0;
+/// Tokens that live less than this are not renewed on their own (see [`renewal_due_at`]).
+pub const MIN_LIFETIME_MS: f64 = 1_000.0;
 /// Retries after a passing fault wait 2 s, 4 s, 8 s, ... up to a minute, each with jitter so
 /// that many clients do not return to a recovering provider at the same instant.
 pub const BACKOFF_FIRST_MS: f64 = 2_000.0;
@@ -95,6 +97,9 @@ enum Purpose {
 /// the `at_hash` digest and the signature. The keys are fetched beside the token request.
 struct Pipe {
     purpose: Purpose,
+    /// A renewal's session, by its generation when it began: the answer is installed only if
+    /// that is still the session (another tab's login may have replaced it meanwhile).
+    base: f64,
     /// A DPoP proof went with the request, to a provider that advertises DPoP: the tokens must
     /// come back DPoP-bound.
     dpop: bool,
@@ -331,6 +336,11 @@ pub fn is_passing(e: &Error) -> bool {
 /// When the renewal of `s` (received at `received`) is due; see [`MAX_RENEW_LEAD_MS`].
 pub fn renewal_due_at(s: &Session, received: f64) -> Option<f64> {
     let exp = s.access_expires_at_ms?;
+    // A lifetime under a second (`expires_in: 0`) would make every renewal due at once, in a
+    // loop: such tokens are renewed only when asked (`renewTokens()`).
+    if exp - received < MIN_LIFETIME_MS {
+        return None;
+    }
     let lead = ((exp - received) / 4.0).clamp(0.0, MAX_RENEW_LEAD_MS);
     Some(exp - lead)
 }
@@ -1194,7 +1204,14 @@ impl Engine {
             " there (right client id? framing allowed?)",
         ]);
         self.push(Action::Console { msg: msg.clone() });
-        let e = Error::new(Code::InvalidConfig, msg.clone());
+        // At start it is a set-up mistake; during a renewal the same silence may be the
+        // provider's error page or the browser's offline page: passing, so it is retried.
+        let code = if purpose == Purpose::Renew {
+            Code::Timeout
+        } else {
+            Code::InvalidConfig
+        };
+        let e = Error::new(code, msg.clone());
         self.stuck = Some(msg);
         if purpose == Purpose::Restore {
             self.push(Action::Emit(AppEvent::Error(e.clone())));
@@ -1280,8 +1297,10 @@ impl Engine {
             Some(id)
         };
         let dpop = proof && self.meta.as_ref().is_some_and(|m| m.dpop);
+        let base = self.generation();
         self.flow = Flow::Tokens(Box::new(Pipe {
             purpose,
+            base,
             dpop,
             reduced,
             nonce,
@@ -1340,7 +1359,7 @@ impl Engine {
             },
             Flow::Tokens(mut pipe) if pipe.token == Some(id) => {
                 pipe.token = None;
-                if pipe.purpose == Purpose::Renew {
+                if pipe.purpose == Purpose::Renew && (resp.status == 429 || resp.status >= 500) {
                     // 429 and 503 may say when to come back (RFC 9110 §10.2.3).
                     self.last_retry_after = retry_after_ms(retry_after);
                 }
@@ -1576,6 +1595,13 @@ impl Engine {
 
     /// After the signature verified: the claims, then the session.
     fn install(&mut self, pipe: Pipe) -> core::result::Result<(), (Purpose, bool, Error)> {
+        if pipe.purpose == Purpose::Renew && self.generation() != pipe.base {
+            // The session changed while this renewal ran (another tab's login or renewal was
+            // taken): its answer belongs to a session that is gone.
+            self.debug(&["renewal: the session changed meanwhile; its answer is dropped"]);
+            self.renew_done(false);
+            return Ok(());
+        }
         let purpose = pipe.purpose.clone();
         let reduced = pipe.reduced;
         match self.install_session(pipe) {
@@ -2027,7 +2053,13 @@ impl Engine {
         }
         self.deadlines
             .retain(|(_, d)| matches!(d, Deadline::Handover));
-        self.fetches.retain(|f| f.what == "the discovery request");
+        let side = &self.side;
+        self.fetches.retain(|f| {
+            f.what == "the discovery request"
+                || side
+                    .iter()
+                    .any(|(id, s)| *id == f.id && matches!(s, Side::LoginPush { .. }))
+        });
         for (cmd, _) in core::mem::take(&mut self.waiters) {
             self.push(Action::Reject {
                 cmd,
@@ -2075,6 +2107,7 @@ impl Engine {
         for (cmd, _) in core::mem::take(&mut self.waiters) {
             self.push(Action::Reject { cmd, error: err() });
         }
+        self.reject_jobs(&err());
         for (_, side) in core::mem::take(&mut self.side) {
             let (Side::UserInfo { cmd }
             | Side::LoginStore { cmd, .. }

@@ -94,10 +94,13 @@ impl Engine {
             } else {
                 0.5
             };
-            let delay = self.last_retry_after.take().map_or_else(
-                || backoff_ms(self.failures, jitter),
-                |r| r.min(10.0 * BACKOFF_MAX_MS),
-            );
+            // `Retry-After` may ask for longer than the backoff, never for less (a 0 would
+            // retry in a loop).
+            let backoff = backoff_ms(self.failures, jitter);
+            let delay = self
+                .last_retry_after
+                .take()
+                .map_or(backoff, |r| r.clamp(backoff, 10.0 * BACKOFF_MAX_MS));
             self.retry_at = Some(self.now + delay);
             self.debug(&[
                 "renewal: passing fault, retrying in ",
@@ -282,6 +285,7 @@ impl Engine {
             self.dpop_key = Some(jwk.to_string());
             self.keygen = None;
             self.push(Action::TakeKey);
+            self.advance_jobs();
         }
         self.session = Some(s);
         self.received_at_ms = self.now;
@@ -319,9 +323,12 @@ impl Engine {
                         }
                     }
                     Flow::CatchUp { shared } => {
-                        if self.adopt(&v, true) && self.generation() >= shared {
-                            self.clear_deadline(Deadline::CatchUp);
-                            self.renew_go();
+                        if self.adopt(&v, true) {
+                            self.push(Action::Emit(AppEvent::TokensChanged));
+                            if self.generation() >= shared {
+                                self.clear_deadline(Deadline::CatchUp);
+                                self.renew_go();
+                            }
                         }
                     }
                     _ => {

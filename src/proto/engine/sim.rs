@@ -173,6 +173,11 @@ impl Provider {
     }
 
     /// Revokes every grant (the user signed out elsewhere, or an admin revoked the session).
+    /// Whose access token `at` is.
+    pub fn access_owner(&self, at: &str) -> Option<String> {
+        self.access.get(at).map(|(sub, _)| sub.clone())
+    }
+
     pub fn revoke_all(&mut self) {
         for g in &mut self.grants {
             g.revoked = true;
@@ -479,6 +484,7 @@ pub struct Tab {
     pub keys_made: u32,
     pub keys_taken: u32,
     pub frames: u32,
+    pub last_frame: u32,
     listening: bool,
     pub closed: bool,
     next_cmd: u32,
@@ -594,6 +600,7 @@ impl World {
             proofs: Vec::new(),
             keys_made: 0,
             keys_taken: 0,
+            last_frame: 0,
             frames: 0,
             listening: false,
             closed: false,
@@ -800,6 +807,7 @@ impl World {
             }
             Action::Frame { id, url: u } => {
                 self.tabs[t].frames += 1;
+                self.tabs[t].last_frame = id;
                 if let Some(href) = self.op.authorize(&u, true) {
                     self.event_later(latency, t, page, Event::FrameAnswer { id, href });
                 }

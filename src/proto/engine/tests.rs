@@ -789,3 +789,80 @@ fn a_start_with_no_tab_holding_a_session_does_not_wait_for_a_hand_over() {
         w.story(u)
     );
 }
+
+// Found by review: each of these failed before its fix.
+
+#[test]
+fn tokens_that_live_no_time_are_not_renewed_in_a_loop() {
+    let mut w = logged_in(0.0);
+    let before = refreshes(&w).len();
+    w.run_for(10.0 * SECOND);
+    assert_eq!(
+        refreshes(&w).len(),
+        before,
+        "no renewal of its own for a 0 s token"
+    );
+    assert!(w.tabs[0].is_logged_in());
+}
+
+#[test]
+fn a_retry_after_of_zero_does_not_skip_the_backoff() {
+    let mut w = logged_in(60.0);
+    w.op.down = Some(Down::Status(503, Some(String::from("0"))));
+    w.run_for(46.0 * SECOND);
+    let before = refreshes(&w).len();
+    w.run_for(10.0 * SECOND);
+    assert!(refreshes(&w).len() - before <= 3, "{:?}", refreshes(&w));
+}
+
+#[test]
+fn a_refresh_answer_that_comes_after_another_user_logged_in_elsewhere_is_dropped() {
+    let mut w = logged_in(300.0);
+    w.op.id_token_on_refresh = false;
+    let t1 = w.open_settled(PAGE);
+    assert!(w.tabs[t1].is_logged_in());
+    // Tab 0's refresh answer takes 3 s; meanwhile bob logs in in tab 1.
+    w.op.latency_ms = 3000.0;
+    w.command(0, Command::RenewTokens);
+    w.run_for(400.0);
+    w.op.latency_ms = 50.0;
+    w.op.user = String::from("bob");
+    w.login(t1);
+    w.run_for(5.0 * SECOND);
+    for t in [0, t1] {
+        let g = w.get_tokens(t);
+        w.run_for(500.0);
+        let v = ok(&w, t, g);
+        let at = World::member(&v, "accessToken").unwrap();
+        let sub = World::member(w.tabs[t].claims.as_deref().unwrap(), "sub").unwrap();
+        assert_eq!(
+            w.op.access_owner(&at),
+            Some(sub.clone()),
+            "tab {t}: the access token is {sub}'s"
+        );
+        assert_eq!(sub, "bob");
+    }
+}
+
+#[test]
+fn a_renewal_iframe_stuck_on_a_provider_page_is_a_passing_fault() {
+    let mut w = World::new();
+    w.config = sim::config().replace(",\"offline_access\"", "");
+    let t = w.open_settled(PAGE);
+    w.login(t);
+    assert!(w.tabs[t].is_logged_in(), "{}", w.story(t));
+    // The provider is down: its error page loads in the frame and never answers.
+    w.op.latency_ms = 60_000.0;
+    let c = w.command(t, Command::RenewTokens);
+    w.run_for(10.0);
+    let id = w.tabs[t].last_frame;
+    w.deliver(t, Event::FrameLoaded { id });
+    w.run_for(4_000.0);
+    assert!(
+        matches!(w.result(t, c), Some(Err(e)) if e.code == Code::Timeout),
+        "{}",
+        w.story(t)
+    );
+    assert!(w.tabs[t].is_logged_in(), "the session goes on");
+    assert!(w.tabs[t].expired_events().is_empty());
+}
