@@ -92,7 +92,11 @@ const op = await startProvider({
   latency: LATENCY_MS,
   ttl: { AccessToken: TTL_S },
   clients: [
-    { client_id: LIBS.pixy.clientId, redirect_uris: [url(LIBS.pixy)], post_logout_redirect_uris: [url(LIBS.pixy)] },
+    {
+      client_id: LIBS.pixy.clientId,
+      redirect_uris: [url(LIBS.pixy), url(LIBS.pixy, "/bench/pixy-silent.html")],
+      post_logout_redirect_uris: [url(LIBS.pixy)],
+    },
     {
       client_id: LIBS.ocs.clientId,
       redirect_uris: [url(LIBS.ocs), url(LIBS.ocs, "/bench/oidc-client-ts-silent.html")],
@@ -100,7 +104,13 @@ const op = await startProvider({
     },
   ],
 });
-LIBS.pixy.app.setConfig({ issuer: op.issuer, clientId: LIBS.pixy.clientId, scopes: ["openid", "profile"] });
+LIBS.pixy.app.setConfig({
+  issuer: op.issuer,
+  clientId: LIBS.pixy.clientId,
+  scopes: ["openid", "profile"],
+  // A small silent page, as oidc-client-ts is given one.
+  silentRedirectUri: url(LIBS.pixy, "/bench/pixy-silent.html"),
+});
 LIBS.ocs.app.setConfig({ issuer: op.issuer, clientId: LIBS.ocs.clientId, scopes: ["openid", "profile"], renewLeadSeconds: LEAD_S });
 
 // The provider's own view of token requests, by client.
@@ -776,8 +786,9 @@ ${ocsBreakdown}
   in storage, which pixy-oidc never does), \`automaticSilentRenew\`, its own small
   \`silent_redirect_uri\` page. It has no hand-over between tabs, so every tab restores and renews
   on its own. It does not check ID token signatures, which pixy-oidc does (fetching the JWKS).
-  pixy-oidc uses its defaults: the silent iframe loads the app's own page (the default
-  \`silentRedirectUri\`).
+  pixy-oidc is given a page of the same size as its \`silentRedirectUri\` (bench/pixy-silent.html:
+  it imports the library, which hands the answer to the parent); its app page carries the
+  \`modulepreload\` and wasm \`preload\` hints the README recommends.
 - "via" is how each load got its session, from what the tab asked the provider: "iframe" (a
   prompt=none authorization request in a subframe), "redirect" (top-level), "no request" (handed
   over by another tab), "token" (the callback's code exchange).

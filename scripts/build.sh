@@ -36,6 +36,10 @@ cp src/js/*.js src/js/*.d.ts "$out_dir/"
 node_modules/.bin/esbuild "$out_dir/index.js" --bundle --external:./errors.js --minify --format=esm \
   --log-level=warning --outfile="$out_dir/index.js.min"
 mv "$out_dir/index.js.min" "$out_dir/index.js"
+# pixy-oidc/silent: the silent page's few lines, on their own.
+node_modules/.bin/esbuild "$out_dir/silent.js" --bundle --minify --format=esm \
+  --log-level=warning --outfile="$out_dir/silent.js.min"
+mv "$out_dir/silent.js.min" "$out_dir/silent.js"
 rm "$out_dir/client.js" "$out_dir/io.js" "$out_dir/pixy_oidc.js"
 for f in errors.js config-key.js; do
   node_modules/.bin/esbuild "$out_dir/$f" --minify --format=esm --log-level=warning --outfile="$out_dir/$f.min"

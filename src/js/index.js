@@ -3,7 +3,7 @@
 // into OidcError instances.
 import initModule from "./pixy_oidc.js";
 import { Shell } from "./client.js";
-import { FRAME_NAME, MESSAGE_PREFIX } from "./io.js";
+import { answerParent } from "./io.js";
 import { OidcError } from "./errors.js";
 import { configKey } from "./config-key.js";
 
@@ -16,15 +16,7 @@ globalThis.performance?.mark?.("pixy:module");
 
 // Inside the hidden silent-authentication iframe, the page hands the provider's answer to its
 // parent before anything else, and the library does nothing more here.
-const inSilentFrame =
-  typeof window !== "undefined" && window.parent !== window && window.name === FRAME_NAME;
-if (inSilentFrame) {
-  try {
-    window.parent.postMessage(MESSAGE_PREFIX + location.href, location.origin);
-  } catch {
-    // A parent on another origin: nothing to tell.
-  }
-}
+const inSilentFrame = answerParent();
 
 
 function toOidcError(e) {

@@ -6,6 +6,20 @@
 export const FRAME_NAME = "pixy-oidc-silent";
 export const MESSAGE_PREFIX = "pixy-oidc:silent:";
 
+/**
+ * Inside the hidden iframe, the page hands the provider's answer to the page that opened it (only
+ * to that page's origin, which is this one). True when this page is that iframe.
+ */
+export function answerParent() {
+  if (typeof window === "undefined" || window.parent === window || window.name !== FRAME_NAME) return false;
+  try {
+    window.parent.postMessage(MESSAGE_PREFIX + location.href, location.origin);
+  } catch {
+    // A parent on another origin: nothing to tell.
+  }
+  return true;
+}
+
 export const describe = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 export const utf8 = (s) => new TextEncoder().encode(s);
 export const b64u = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");

@@ -54,7 +54,7 @@ before(async () => {
   ]);
   const client = (...apps) => ({
     client_id: CLIENT_ID,
-    redirect_uris: apps.map((a) => `${a.origin}/`),
+    redirect_uris: apps.flatMap((a) => [`${a.origin}/`, `${a.origin}/silent.html`]),
     post_logout_redirect_uris: apps.map((a) => `${a.origin}/`),
   });
   [restoreOp, renewOp] = await Promise.all([
@@ -439,6 +439,23 @@ e2e("reload alone with the provider on the same site: restored through one hidde
     [],
     "the hidden iframe is gone afterwards",
   );
+});
+
+e2e("silentRedirectUri on a page with only pixy-oidc/silent: the reload is restored through it, the library not loaded in the iframe", async () => {
+  await withConfig(sameApp, { silentRedirectUri: `${sameApp.origin}/silent.html` }, async () => {
+    const A = await newTab("A");
+    await logIn(A, sameApp, "bo");
+    const pkgLoads = [];
+    A.page.on("request", (r) => {
+      if (r.frame() !== A.page.mainFrame() && r.url().includes("/pkg/")) pkgLoads.push(new URL(r.url()).pathname);
+    });
+    const t = await reload(A, sameApp);
+    await expectLoggedIn(A, "bo", "after reload");
+    const frames = iframeAuth(since(A, t));
+    assert.equal(frames.length, 1, `one authorization request from an iframe: ${describe(frames)}`);
+    assert.equal(frames[0].params.redirect_uri, `${sameApp.origin}/silent.html`);
+    assert.deepEqual(pkgLoads, ["/pkg/silent.js"], "the iframe loads pixy-oidc/silent only");
+  });
 });
 
 e2e("reload alone with the provider on another site and third-party cookies blocked: restored by exactly one top-level prompt=none redirect", async () => {

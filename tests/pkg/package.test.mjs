@@ -25,6 +25,8 @@ const EXPECTED_FILES = [
   "pkg/pixy_oidc_bg.wasm",
   "pkg/react.d.ts",
   "pkg/react.js",
+  "pkg/silent.d.ts",
+  "pkg/silent.js",
   "pkg/vue.d.ts",
   "pkg/vue.js",
 ];
@@ -59,7 +61,7 @@ describe("the packed package", { timeout: 300_000 }, () => {
     walk(manifest.exports);
     for (const key of ["main", "module", "types"]) if (manifest[key]) targets.push(manifest[key]);
     for (const t of targets) assert.ok(existsSync(path.join(consumer.installed, t)), `${t} is exported but not shipped`);
-    assert.deepEqual(Object.keys(manifest.exports).sort(), [".", "./global", "./mock", "./package.json", "./pixy_oidc_bg.wasm", "./react", "./vue"]);
+    assert.deepEqual(Object.keys(manifest.exports).sort(), [".", "./global", "./mock", "./package.json", "./pixy_oidc_bg.wasm", "./react", "./silent", "./vue"]);
   });
 
   test("Node: '.' and './mock' import without react or vue installed", async () => {
