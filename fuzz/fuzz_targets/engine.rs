@@ -54,6 +54,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let start = Event::Start {
         secure: true,
+        held: None,
         config: String::from(CONFIG),
         href: PAGES[usize::from(pick) % PAGES.len()].to_string(),
         stored,
@@ -95,6 +96,8 @@ fuzz_target!(|data: &[u8]| {
                 content_type: Some(String::from("application/json")),
                 body: line.get(3..).unwrap_or("").to_string(),
                 retry_after: Some(body),
+                dpop_nonce: None,
+                www_authenticate: None,
             },
             b'F' => Event::Failed {
                 id,
@@ -169,6 +172,8 @@ fn answer(a: Action, body: String) -> Option<Event> {
                 body
             },
             retry_after: None,
+            dpop_nonce: None,
+            www_authenticate: None,
         },
         Action::Digest { id, hash, text } => Event::Digest {
             id,
@@ -189,7 +194,7 @@ fn answer(a: Action, body: String) -> Option<Event> {
             id,
             names: Vec::new(),
         },
-        Action::Post { msg } => Event::Tab { msg },
+        Action::Post { msg, .. } => Event::Tab { msg },
         _ => return None,
     })
 }

@@ -50,11 +50,11 @@ export class Shell {
   }
 
   /** Starts the engine; resolves to `{ restoredVia }` once it knows whether a user is logged in. */
-  start(config, href) {
+  start(config, href, held) {
     const p = new Promise((resolve, reject) => this.promises.set(0, { resolve, reject }));
     globalThis.performance?.mark?.("pixy:start");
     const secure = globalThis.isSecureContext !== false;
-    this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored(), secure });
+    this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored(), secure, held });
     return p;
   }
 

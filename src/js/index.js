@@ -206,6 +206,18 @@ class Oidc {
   }
 }
 
+/** The names of the Web Locks held in this origin, or `undefined` where there are none. */
+function heldLocks() {
+  try {
+    return navigator.locks.query().then(
+      (q) => (q.held ?? []).map((l) => l.name),
+      () => undefined,
+    );
+  } catch {
+    return Promise.resolve(undefined);
+  }
+}
+
 const instances = new Map();
 
 function forget(oidc) {
@@ -233,6 +245,8 @@ export function createOidc(config) {
     if (typeof window === "undefined") {
       throw new OidcError("invalid_config", "createOidc runs in a browser page");
     }
+    // Which Web Locks the app's tabs hold, asked while the wasm loads (a fact for the engine).
+    const held = heldLocks();
     globalThis.performance?.mark?.("pixy:wasm:start");
     await initWasm();
     globalThis.performance?.mark?.("pixy:wasm:ready");
@@ -244,7 +258,7 @@ export function createOidc(config) {
     oidc = new Oidc(shell);
     entry.oidc = oidc;
     try {
-      const { restoredVia } = await shell.start(config, href);
+      const { restoredVia } = await shell.start(config, href, await held);
       oidc.restoredVia = restoredVia;
       oidc._started();
       globalThis.performance?.mark?.("pixy:ready");

@@ -66,6 +66,9 @@ pub enum Event {
         href: String,
         stored: Vec<(String, String)>,
         secure: bool,
+        /// The Web Locks any tab of this origin held just before (`navigator.locks.query()`,
+        /// asked while the wasm loaded): with no session's among them, no tab can hand one over.
+        held: Option<Vec<String>>,
     },
     Command {
         cmd: u32,
@@ -193,11 +196,23 @@ impl Event {
                         _ => return Err(bad("stored")),
                     }
                 }
+                let held = match v.get("held") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Arr(items)) => {
+                        let mut names = Vec::new();
+                        for n in items {
+                            names.push(need(n.as_str(), "held")?.to_string());
+                        }
+                        Some(names)
+                    }
+                    Some(_) => return Err(bad("held")),
+                };
                 Event::Start {
                     config: f.s("config")?,
                     href: f.s("href")?,
                     stored,
                     secure: v.get("secure").is_none_or(|s| s.as_bool() != Some(false)),
+                    held,
                 }
             }
             "command" => {

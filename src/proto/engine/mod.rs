@@ -447,7 +447,8 @@ impl Engine {
                 href,
                 stored,
                 secure,
-            } => self.start(&config, href, stored, secure)?,
+                held,
+            } => self.start(&config, href, stored, secure, held)?,
             Event::Command { cmd, command } => {
                 if !self.started {
                     return Err(internal("a command before the start completed"));
@@ -649,6 +650,7 @@ impl Engine {
         href: String,
         stored: Vec<(String, String)>,
         secure: bool,
+        held: Option<Vec<String>>,
     ) -> Result<()> {
         if self.cfg.is_some() {
             return Err(internal("started twice"));
@@ -719,6 +721,15 @@ impl Engine {
         let parsed = callback::parse(&self.href, &[&cfg.redirect_uri]);
         match parsed {
             Ok(None) => {
+                // Every tab with a session holds a generation lock: when the locks held just
+                // before the start show none, no tab can hand a session over, and the start asks
+                // the provider at once.
+                let prefix = self.generation_prefix();
+                if held.is_some_and(|h| !h.iter().any(|n| n.starts_with(prefix.as_str()))) {
+                    self.debug(&["start: no other tab holds a session"]);
+                    self.after_handover();
+                    return Ok(());
+                }
                 // Another open tab of the app hands its session over first: no request at all.
                 self.post(String::from("{\"t\":\"hello\"}"));
                 // Every tab with a session holds a generation lock: when none is held, no tab

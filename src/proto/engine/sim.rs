@@ -642,6 +642,7 @@ impl World {
                 href: href.to_string(),
                 stored,
                 secure: true,
+                held: None,
             },
         );
     }

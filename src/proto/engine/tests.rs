@@ -643,6 +643,7 @@ fn malformed_events_are_errors_not_panics() {
             href: String::from(PAGE),
             stored: Vec::new(),
             secure: true,
+            held: None,
         },
     )
     .unwrap();
@@ -654,6 +655,7 @@ fn malformed_events_are_errors_not_panics() {
                 href: String::from(PAGE),
                 stored: Vec::new(),
                 secure: true,
+                held: None,
             }
         )
         .is_err());
