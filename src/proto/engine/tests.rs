@@ -868,3 +868,45 @@ fn a_renewal_iframe_stuck_on_a_provider_page_is_a_passing_fault() {
     assert!(w.tabs[t].is_logged_in(), "the session goes on");
     assert!(w.tabs[t].expired_events().is_empty());
 }
+
+#[test]
+fn the_locks_held_before_the_start_decide_whether_to_wait_for_a_hand_over() {
+    let start = |held: Vec<String>| {
+        let mut e = Engine::new(Box::new(|b: &mut [u8]| {
+            b.fill(7);
+            true
+        }));
+        e.handle(
+            T0,
+            Event::Start {
+                config: config(),
+                href: String::from(PAGE),
+                stored: Vec::new(),
+                secure: true,
+                held: Some(held),
+            },
+        )
+        .unwrap();
+        e.take_actions()
+    };
+    let posts = |a: &[Action]| {
+        a.iter()
+            .filter(|x| matches!(x, Action::Post { .. }))
+            .count()
+    };
+    let discovery = |a: &[Action]| {
+        a.iter()
+            .any(|x| matches!(x, Action::Fetch { url, .. } if url.ends_with("/.well-known/openid-configuration")))
+    };
+    // No tab holds a session (only unrelated locks): the provider is asked at once.
+    let alone = start(vec![String::from("someone-else's-lock")]);
+    assert_eq!(posts(&alone), 0, "no hello: nobody can answer");
+    assert!(discovery(&alone), "discovery at once: {alone:?}");
+    // A tab holds a session's generation lock: wait for its hand-over, ask the provider nothing.
+    let with = start(vec![format!("pixy-oidc:gen:{ISSUER}|{CLIENT}:3")]);
+    assert_eq!(posts(&with), 1, "hello to the other tabs");
+    assert!(
+        !discovery(&with),
+        "no request before the hand-over: {with:?}"
+    );
+}
