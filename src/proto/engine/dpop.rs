@@ -228,6 +228,13 @@ impl Engine {
         if self.jkt_digest == Some(id) {
             self.jkt_digest = None;
             self.jkt = Some(b64::encode(bytes));
+            if matches!(self.flow, Flow::AwaitKey { .. }) {
+                if let Flow::AwaitKey { purpose, reduced } =
+                    core::mem::replace(&mut self.flow, Flow::Idle)
+                {
+                    self.authorize(Mode::SilentIframe, purpose, reduced);
+                }
+            }
             return true;
         }
         let Some(j) = self.jobs.iter_mut().find(|j| j.id == id && j.stage == 1) else {
@@ -301,9 +308,17 @@ impl Engine {
     /// WebCrypto failed for action `id` (making the key, or signing): the requests waiting for
     /// it fail with `e`. `true` if `id` was the key's or a proof's.
     pub(super) fn job_failed(&mut self, id: u32, e: &Error) -> bool {
-        let all = self.keygen == Some(id);
+        let all = self.keygen == Some(id) || self.jkt_digest == Some(id);
         if all {
             self.keygen = None;
+            self.jkt_digest = None;
+            if matches!(self.flow, Flow::AwaitKey { .. }) {
+                if let Flow::AwaitKey { purpose, reduced } =
+                    core::mem::replace(&mut self.flow, Flow::Idle)
+                {
+                    self.silent_failed(purpose, reduced, e.clone());
+                }
+            }
         }
         let mut failed = Vec::new();
         self.jobs.retain(|j| {

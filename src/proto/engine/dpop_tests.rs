@@ -337,3 +337,18 @@ fn a_logout_while_a_proof_is_made_rejects_the_fetch_instead_of_leaving_it_hangin
         w.result(t, c)
     );
 }
+
+#[test]
+fn the_hidden_iframe_waits_for_the_key_and_names_it_with_dpop_jkt() {
+    let mut w = dpop_world();
+    let t = w.open_settled(PAGE);
+    w.login(t);
+    // WebCrypto slower than everything else on the reload: the iframe must still name the key.
+    w.key_delay_ms = 200.0;
+    w.frame_urls.clear();
+    w.reload(t);
+    w.run_for(5_000.0);
+    assert!(w.tabs[t].is_logged_in(), "{}", w.story(t));
+    assert_eq!(w.frame_urls.len(), 1, "{:?}", w.frame_urls);
+    assert!(w.frame_urls[0].contains("dpop_jkt="), "{}", w.frame_urls[0]);
+}

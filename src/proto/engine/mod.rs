@@ -142,6 +142,11 @@ enum Flow {
         purpose: Purpose,
         reduced: bool,
     },
+    /// A silent iframe request waits for the DPoP key's thumbprint.
+    AwaitKey {
+        purpose: Purpose,
+        reduced: bool,
+    },
     /// The hidden iframe is open.
     Frame {
         id: u32,
@@ -954,6 +959,12 @@ impl Engine {
 
     /// Starts a silent authorization request: random bytes, then the verifier's digest.
     fn authorize(&mut self, mode: Mode, purpose: Purpose, reduced: bool) {
+        if mode == Mode::SilentIframe && self.dpop_on() && self.jkt.is_none() {
+            // The iframe's request names the key (`dpop_jkt`): wait until it is made.
+            self.ensure_key();
+            self.flow = Flow::AwaitKey { purpose, reduced };
+            return;
+        }
         let random = match self.random() {
             Ok(r) => r,
             Err(e) => return self.silent_failed(purpose, reduced, e),

@@ -550,6 +550,10 @@ pub struct World {
     pub config: String,
     /// How long a BroadcastChannel message takes to reach the other tabs.
     pub post_delay_ms: f64,
+    /// How long WebCrypto takes to make a key pair.
+    pub key_delay_ms: f64,
+    /// The hidden iframes' authorization URLs.
+    pub frame_urls: Vec<String>,
     /// How long the lock manager takes to grant a lock; an `Unlock` before then cancels the
     /// request (the abort signal wins).
     pub lock_delay_ms: f64,
@@ -574,6 +578,8 @@ impl World {
             op: Provider::new(),
             config: config(),
             post_delay_ms: 1.0,
+            key_delay_ms: 0.0,
+            frame_urls: Vec::new(),
             lock_delay_ms: 0.0,
             queue: Vec::new(),
             seq: 0,
@@ -809,6 +815,7 @@ impl World {
             Action::Frame { id, url: u } => {
                 self.tabs[t].frames += 1;
                 self.tabs[t].last_frame = id;
+                self.frame_urls.push(u.clone());
                 if let Some(href) = self.op.authorize(&u, true) {
                     self.event_later(latency, t, page, Event::FrameAnswer { id, href });
                 }
@@ -842,12 +849,13 @@ impl World {
             Action::ReplaceUrl { url: u } => self.tabs[t].href = u,
             Action::GenerateKey { id } => {
                 self.tabs[t].keys_made += 1;
+                let delay = self.key_delay_ms;
                 let e = Event::Key {
                     id,
                     x: String::from("x-of-the-sim"),
                     y: String::from("y-of-the-sim"),
                 };
-                self.event_later(0.0, t, page, e);
+                self.event_later(delay, t, page, e);
             }
             Action::Sign { id, .. } => {
                 let e = Event::Signed {
