@@ -1837,14 +1837,14 @@ impl Engine {
                 purpose,
                 reduced,
                 ..
-            } if x == id => self.silent_failed(purpose, reduced, e),
-            Flow::StoreRedirect { id: x, .. } if x == id => self.ready(None),
-            Flow::Pushing {
+            }
+            | Flow::Pushing {
                 id: x,
                 purpose,
                 reduced,
                 ..
             } if x == id => self.silent_failed(purpose, reduced, e),
+            Flow::StoreRedirect { id: x, .. } if x == id => self.ready(None),
             Flow::Tokens(mut pipe)
                 if pipe.jwks_fetch == Some(id)
                     && pipe.incoming.is_none()
