@@ -369,7 +369,7 @@ impl Engine {
     /// `oidc.fetch`: whether to send the app's request once more, and with which headers: once,
     /// when the resource server asks for a DPoP nonce, or when the token it carried was renewed
     /// meanwhile (by another tab).
-    pub(super) fn fetch_answer(&mut self, cmd: u32, c: FetchAnswerArgs) {
+    pub(super) fn fetch_answer(&mut self, cmd: u32, c: FetchAnswer) {
         self.keep_nonce(&c.url, c.dpop_nonce.as_deref());
         let current = self.session.as_ref().map(|s| {
             cat(&[
@@ -458,17 +458,6 @@ impl Engine {
             &[("client_id", &cfg.client_id), ("request_uri", uri)],
         ))
     }
-}
-
-/// The app's report on a request `oidc.fetch` sent.
-pub(super) struct FetchAnswerArgs {
-    pub method: String,
-    pub url: String,
-    pub authorization: String,
-    pub status: u16,
-    pub www_authenticate: Option<String>,
-    pub dpop_nonce: Option<String>,
-    pub attempt: u32,
 }
 
 #[cfg(test)]

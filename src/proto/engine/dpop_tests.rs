@@ -186,14 +186,16 @@ fn fetch_headers_and_create_proof_bind_the_access_token_and_a_resource_nonce_get
     );
 
     // The resource server asks for a nonce: one retry with it, then no more.
-    let answer = |attempt| Command::FetchAnswer {
-        method: "POST".into(),
-        url: api.into(),
-        authorization: auth.clone(),
-        status: 401,
-        www_authenticate: Some(String::from("DPoP error=\"use_dpop_nonce\"")),
-        dpop_nonce: Some(String::from("rs-nonce")),
-        attempt,
+    let answer = |attempt| {
+        Command::FetchAnswer(FetchAnswer {
+            method: "POST".into(),
+            url: api.into(),
+            authorization: auth.clone(),
+            status: 401,
+            www_authenticate: Some(String::from("DPoP error=\"use_dpop_nonce\"")),
+            dpop_nonce: Some(String::from("rs-nonce")),
+            attempt,
+        })
     };
     let a = w.command(t, answer(0));
     w.run_for(1_000.0);
@@ -289,14 +291,16 @@ fn a_401_after_another_tab_renewed_is_sent_once_more_with_the_new_token() {
     w.login(t);
     let api = "https://api.example/orders";
     let old = String::from("DPoP at-old-from-before-the-renewal");
-    let answer = |attempt, authorization: &str| Command::FetchAnswer {
-        method: "GET".into(),
-        url: api.into(),
-        authorization: authorization.to_string(),
-        status: 401,
-        www_authenticate: Some(String::from("DPoP error=\"invalid_token\"")),
-        dpop_nonce: None,
-        attempt,
+    let answer = |attempt, authorization: &str| {
+        Command::FetchAnswer(FetchAnswer {
+            method: "GET".into(),
+            url: api.into(),
+            authorization: authorization.to_string(),
+            status: 401,
+            www_authenticate: Some(String::from("DPoP error=\"invalid_token\"")),
+            dpop_nonce: None,
+            attempt,
+        })
     };
     let a = w.command(t, answer(0, &old));
     w.run_for(1_000.0);

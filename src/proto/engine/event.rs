@@ -23,21 +23,27 @@ pub enum Command {
     GetUserInfo,
     /// `oidc.fetch(...)`: the headers for a request to `url` with `method`.
     FetchHeaders { method: String, url: String },
-    /// `oidc.fetch(...)`: the answer to the request sent with `authorization`; the engine says
-    /// whether to send it once more, with which headers.
-    FetchAnswer {
-        method: String,
-        url: String,
-        authorization: String,
-        status: u16,
-        www_authenticate: Option<String>,
-        dpop_nonce: Option<String>,
-        attempt: u32,
-    },
+    /// `oidc.fetch(...)`: the answer to the request it sent; the engine says whether to send it
+    /// once more, with which headers.
+    FetchAnswer(FetchAnswer),
     /// `createDPoPProof({ method, url })`.
     CreateProof { method: String, url: String },
     /// `logout({ redirectTo })`.
     Logout { redirect_to: Option<String> },
+}
+
+/// What `oidc.fetch` tells of the answer to a request it sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchAnswer {
+    pub method: String,
+    pub url: String,
+    /// The `Authorization` header it carried.
+    pub authorization: String,
+    pub status: u16,
+    pub www_authenticate: Option<String>,
+    pub dpop_nonce: Option<String>,
+    /// 0 for the first send, 1 for the one retry.
+    pub attempt: u32,
 }
 
 /// Why a request or another action of the shell failed.
@@ -236,7 +242,7 @@ impl Event {
                         method: f.s("method")?,
                         url: f.s("url")?,
                     },
-                    "fetchAnswer" => Command::FetchAnswer {
+                    "fetchAnswer" => Command::FetchAnswer(FetchAnswer {
                         method: f.s("method")?,
                         url: f.s("url")?,
                         authorization: f.s("authorization")?,
@@ -244,7 +250,7 @@ impl Event {
                         www_authenticate: f.os("wwwAuthenticate")?,
                         dpop_nonce: f.os("dpopNonce")?,
                         attempt: f.u("attempt")?,
-                    },
+                    }),
                     "createProof" => Command::CreateProof {
                         method: f.s("method")?,
                         url: f.s("url")?,

@@ -18,7 +18,7 @@ mod sim;
 mod tests;
 
 pub use action::{output_json, Action, AppEvent};
-pub use event::{Command, Event, Failure};
+pub use event::{Command, Event, Failure, FetchAnswer};
 
 use crate::proto::authorize::{self, Mode, Options, PendingLogin, RANDOM_BYTES};
 use crate::proto::b64;
@@ -1913,26 +1913,7 @@ impl Engine {
                     )
                 }
             }
-            Command::FetchAnswer {
-                method,
-                url,
-                authorization,
-                status,
-                www_authenticate,
-                dpop_nonce,
-                attempt,
-            } => self.fetch_answer(
-                cmd,
-                dpop::FetchAnswerArgs {
-                    method,
-                    url,
-                    authorization,
-                    status,
-                    www_authenticate,
-                    dpop_nonce,
-                    attempt,
-                },
-            ),
+            Command::FetchAnswer(a) => self.fetch_answer(cmd, a),
         }
     }
 
