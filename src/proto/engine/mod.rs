@@ -946,7 +946,13 @@ impl Engine {
 
     fn set_no_offline(&mut self) {
         self.no_offline = true;
-        let key = self.marker("no-silent-offline");
+        self.store_marker("no-silent-offline");
+    }
+
+    /// Sets a sessionStorage marker of this tab session (a flag, never a token); a refused
+    /// write only costs the marker.
+    fn store_marker(&mut self, name: &str) {
+        let key = self.marker(name);
         self.push(Action::Store {
             id: None,
             key,
@@ -1144,12 +1150,7 @@ impl Engine {
         match core::mem::replace(&mut self.flow, Flow::Idle) {
             Flow::StoreRedirect { id: x, url: u } if x == id => {
                 self.redirect_tried = true;
-                let key = self.marker("silent-redirect");
-                self.push(Action::Store {
-                    id: None,
-                    key,
-                    value: String::from("1"),
-                });
+                self.store_marker("silent-redirect");
                 self.push(Action::Navigate { url: u });
                 // createOidc settles on the way back.
                 self.flow = Flow::Leaving;
