@@ -22,6 +22,8 @@ pub enum Mode {
     Interactive,
     SilentIframe,
     SilentRedirect,
+    /// A user's login in a popup window: interactive, back to the silent redirect URI.
+    Popup,
 }
 
 impl Mode {
@@ -30,6 +32,7 @@ impl Mode {
             Mode::Interactive => "interactive",
             Mode::SilentIframe => "iframe",
             Mode::SilentRedirect => "redirect",
+            Mode::Popup => "popup",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -37,6 +40,7 @@ impl Mode {
             "interactive" => Mode::Interactive,
             "iframe" => Mode::SilentIframe,
             "redirect" => Mode::SilentRedirect,
+            "popup" => Mode::Popup,
             _ => return None,
         })
     }
@@ -173,7 +177,7 @@ pub fn request(
     ];
     // Per-call parameters win over the configured ones.
     // A silent request sends `prompt=none`, whatever the extra parameters say.
-    let silent = opts.mode != Mode::Interactive;
+    let silent = matches!(opts.mode, Mode::SilentIframe | Mode::SilentRedirect);
     for (k, v) in opts.extra.iter().chain(cfg.extra_auth_params.iter()) {
         let skip = (silent && k == "prompt") || pairs.iter().any(|(pk, _)| pk == k);
         if !skip {

@@ -16,6 +16,8 @@ pub struct Params {
     pub iss: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// OIDC Session Management §3: the provider's session state for this client.
+    pub session_state: Option<String>,
 }
 
 /// Response parameters removed from the URL once the callback was handled.
@@ -50,6 +52,7 @@ pub fn parse(page_url: &str, redirect_uris: &[&str]) -> Result<Option<Params>> {
             "iss" => &mut p.iss,
             "error" => &mut p.error,
             "error_description" => &mut p.error_description,
+            "session_state" => &mut p.session_state,
             _ => continue,
         };
         if slot.is_some() {

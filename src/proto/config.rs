@@ -55,6 +55,16 @@ pub struct Config {
     /// DPoP (RFC 9449): tokens bound to a key that never leaves the browser.
     pub dpop: bool,
     pub par: Par,
+    /// Log out after this long without activity in any tab (`None`: never).
+    pub idle_timeout_ms: Option<f64>,
+    /// The `idleWarning` event comes this long before the idle logout.
+    pub idle_warning_ms: f64,
+    /// The idle logout also ends the provider's session (RP-initiated logout, leaving the page).
+    pub idle_logout_at_provider: bool,
+    /// How often the provider's `check_session_iframe` is asked (0: never).
+    pub session_check_interval_ms: f64,
+    /// The app's page the provider loads in an iframe when the user logs out there.
+    pub front_channel_logout_uri: Option<String>,
 }
 
 /// Authorization request parameters the library owns; `extraAuthParams` may not set them.
@@ -91,15 +101,18 @@ pub const OPTIONS: &[&str] = &[
     "debug",
     "dpop",
     "par",
-];
-
-/// Options planned but not built: refused with a message that says so.
-const PLANNED: &[&str] = &[
     "idleTimeoutMs",
     "idleWarningMs",
+    "idleLogoutAtProvider",
     "sessionCheckIntervalMs",
     "frontChannelLogoutUri",
 ];
+
+/// The shortest `sessionCheckIntervalMs` honoured: a typo (5 for 5000) must not make the app
+/// poll the provider's frame in a busy loop.
+pub const MIN_SESSION_CHECK_MS: f64 = 500.0;
+/// The longest `idleTimeoutMs` (30 days).
+const MAX_IDLE_MS: f64 = 30.0 * 24.0 * 3600.0 * 1000.0;
 
 /// The edit distance of `a` and `b`, ignoring ASCII case (`redirectURI` is `redirectUri`).
 fn distance(a: &str, b: &str) -> usize {
@@ -136,9 +149,6 @@ fn check_option(name: &str) -> Result<()> {
         return Err(bad(
             "`clientSecret`: a browser app is a public client (PKCE, no secret: a page cannot keep one); a client with a secret needs a backend (BFF)",
         ));
-    }
-    if PLANNED.contains(&name) {
-        return Err(bad(cat(&["option ", &n, " is not supported yet"])));
     }
     let best = OPTIONS
         .iter()
@@ -322,6 +332,25 @@ impl Config {
         let silent_timeout_ms = number("silentTimeoutMs", 10_000.0, 120_000.0)?;
         let http_timeout_ms = number("httpTimeoutMs", 15_000.0, 120_000.0)?;
 
+        // 0 (or unset) turns the idle logout off.
+        let idle_timeout_ms = Some(number("idleTimeoutMs", 0.0, MAX_IDLE_MS)?).filter(|t| *t > 0.0);
+        let idle_warning_ms = number("idleWarningMs", 60_000.0, MAX_IDLE_MS)?;
+        let idle_logout_at_provider = match v.get("idleLogoutAtProvider") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad("`idleLogoutAtProvider` must be true or false")),
+        };
+        let check = number("sessionCheckIntervalMs", 5_000.0, 3_600_000.0)?;
+        let session_check_interval_ms = if check > 0.0 {
+            check.max(MIN_SESSION_CHECK_MS)
+        } else {
+            0.0
+        };
+        let front_channel_logout_uri = opt_string(&v, "frontChannelLogoutUri")?;
+        if let Some(u) = &front_channel_logout_uri {
+            http_url(u, "frontChannelLogoutUri")?;
+        }
+
         let end_session_endpoint = opt_string(&v, "endSessionEndpoint")?;
         if let Some(e) = &end_session_endpoint {
             http_url(e, "endSessionEndpoint")?;
@@ -374,6 +403,11 @@ impl Config {
                 Some("never") => Par::Never,
                 Some(_) => return Err(bad("`par` must be \"auto\", \"always\" or \"never\"")),
             },
+            idle_timeout_ms,
+            idle_warning_ms,
+            idle_logout_at_provider,
+            session_check_interval_ms,
+            front_channel_logout_uri,
         })
     }
 }

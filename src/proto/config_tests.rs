@@ -185,19 +185,49 @@ fn a_client_secret_is_refused_with_the_way_out() {
 }
 
 #[test]
-fn planned_options_say_not_supported_yet() {
-    for name in [
-        "idleTimeoutMs",
-        "idleWarningMs",
-        "sessionCheckIntervalMs",
-        "frontChannelLogoutUri",
+fn session_end_options_have_defaults_and_bounds() {
+    let c = Config::from_json(r#"{"issuer":"https://i.example","clientId":"c"}"#, PAGE).unwrap();
+    assert_eq!(
+        c.idle_timeout_ms, None,
+        "idle logout is off unless asked for"
+    );
+    assert_eq!(c.idle_warning_ms, 60_000.0);
+    assert!(c.idle_logout_at_provider);
+    assert_eq!(c.session_check_interval_ms, 5_000.0);
+    assert_eq!(c.front_channel_logout_uri, None);
+    let c = Config::from_json(
+        r#"{"issuer":"https://i.example","clientId":"c","idleTimeoutMs":900000,
+        "idleWarningMs":30000,"idleLogoutAtProvider":false,"sessionCheckIntervalMs":5,
+        "frontChannelLogoutUri":"https://a.example/fc"}"#,
+        PAGE,
+    )
+    .unwrap();
+    assert_eq!(c.idle_timeout_ms, Some(900_000.0));
+    assert_eq!(c.idle_warning_ms, 30_000.0);
+    assert!(!c.idle_logout_at_provider);
+    assert_eq!(
+        c.session_check_interval_ms, MIN_SESSION_CHECK_MS,
+        "a typo does not poll in a loop"
+    );
+    assert_eq!(
+        c.front_channel_logout_uri.as_deref(),
+        Some("https://a.example/fc")
+    );
+    let off = Config::from_json(
+        r#"{"issuer":"https://i.example","clientId":"c","idleTimeoutMs":0,"sessionCheckIntervalMs":0}"#,
+        PAGE,
+    )
+    .unwrap();
+    assert_eq!(off.idle_timeout_ms, None);
+    assert_eq!(off.session_check_interval_ms, 0.0);
+    for bad in [
+        r#""idleTimeoutMs":-1"#,
+        r#""idleTimeoutMs":"15m""#,
+        r#""idleLogoutAtProvider":"no""#,
+        r#""sessionCheckIntervalMs":true"#,
+        r#""frontChannelLogoutUri":"/fc""#,
     ] {
-        let e = refusal(&[r#"""#, name, r#"":true"#].concat());
-        assert!(
-            e.message.contains("is not supported yet"),
-            "{name}: {}",
-            e.message
-        );
+        assert_eq!(refusal(bad).code, Code::InvalidConfig, "{bad}");
     }
 }
 
@@ -209,13 +239,15 @@ fn every_known_option_is_accepted() {
         "silentRedirectUri":"https://a.example/s","sessionRestore":"none","clockSkewSeconds":5,
         "entraMultiTenant":null,"endSessionEndpoint":"https://i.example/logout",
         "extraLogoutParams":{},"silentTimeoutMs":1000,"httpTimeoutMs":1000,"debug":true,
-        "dpop":true,"par":"always"}"#,
+        "dpop":true,"par":"always","idleTimeoutMs":60000,"idleWarningMs":1000,
+        "idleLogoutAtProvider":true,"sessionCheckIntervalMs":2000,
+        "frontChannelLogoutUri":"https://a.example/fc"}"#,
         PAGE,
     )
     .unwrap();
     assert!(c.debug && c.dpop);
     assert_eq!(c.par, Par::Always);
-    assert_eq!(OPTIONS.len(), 17);
+    assert_eq!(OPTIONS.len(), 22);
 }
 
 #[test]

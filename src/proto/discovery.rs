@@ -26,6 +26,9 @@ pub struct Metadata {
     pub par_required: bool,
     /// RFC 9449 §5.1: the provider issues DPoP-bound tokens (it lists ES256 or any algorithm).
     pub dpop: bool,
+    /// OIDC Session Management §3.3: the provider's page that answers whether its session for
+    /// a client changed.
+    pub check_session_iframe: Option<String>,
 }
 
 /// `{issuer}/.well-known/openid-configuration`, with one trailing `/` of the issuer dropped
@@ -184,6 +187,7 @@ pub fn parse(cfg: &Config, resp: &Response) -> Result<Metadata> {
             .get("dpop_signing_alg_values_supported")
             .and_then(|v| v.as_array())
             .is_some_and(|a| !a.is_empty()),
+        check_session_iframe: endpoint("check_session_iframe")?,
         issuer: issuer.to_string(),
     })
 }

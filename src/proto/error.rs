@@ -43,13 +43,17 @@ pub enum Code {
     InvalidRedirectTo,
     /// The provider demands a client secret (Google's web clients), which a browser cannot keep.
     ClientSecretRequired,
+    /// The browser refused to open the login popup (it must be opened from a click).
+    PopupBlocked,
+    /// The user closed the login popup before the login completed.
+    LoginCancelled,
     /// The page called the core wrongly: a bug in pixy-oidc, not in the provider.
     InternalError,
 }
 
 impl Code {
     /// Every code, for the reverse lookup.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 22] = [
         Code::InvalidConfig,
         Code::NetworkError,
         Code::Timeout,
@@ -69,6 +73,8 @@ impl Code {
         Code::StorageError,
         Code::InvalidRedirectTo,
         Code::ClientSecretRequired,
+        Code::PopupBlocked,
+        Code::LoginCancelled,
         Code::InternalError,
     ];
 
@@ -99,6 +105,8 @@ impl Code {
             Code::StorageError => "storage_error",
             Code::InvalidRedirectTo => "invalid_redirect_to",
             Code::ClientSecretRequired => "client_secret_required",
+            Code::PopupBlocked => "popup_blocked",
+            Code::LoginCancelled => "login_cancelled",
             Code::InternalError => "internal_error",
         }
     }

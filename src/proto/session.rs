@@ -20,6 +20,9 @@ pub struct Session {
     /// Counts the renewals of this session across all tabs of the app: a tab holding a lower
     /// generation than another holds stale tokens (and a rotated refresh token).
     pub generation: f64,
+    /// OIDC Session Management: the `session_state` of the authorization response that made
+    /// this session (polled against the provider's `check_session_iframe`). Not a token.
+    pub session_state: Option<String>,
 }
 
 impl Session {
@@ -39,6 +42,7 @@ impl Session {
             scope: tr.scope,
             claims,
             generation: 0.0,
+            session_state: None,
         }
     }
 
@@ -60,7 +64,14 @@ impl Session {
             scope: tr.scope.or_else(|| self.scope.clone()),
             claims,
             generation: self.generation + 1.0,
+            session_state: self.session_state.clone(),
         }
+    }
+
+    /// The ID token's `sid` claim (the provider's session, OIDC Front-Channel Logout §3).
+    pub fn sid(&self) -> Option<String> {
+        let v = super::json::parse(&self.claims.json, "claims").ok()?;
+        v.str_member("sid").map(str::to_string)
     }
 
     /// True when the access token expires within `leeway_ms` (or already has).
@@ -132,6 +143,7 @@ impl Session {
             )
             .opt_str("scope", self.scope.as_deref())
             .str("claims", &self.claims.json)
+            .opt_str("session_state", self.session_state.as_deref())
             .num("generation", self.generation);
         match self.access_expires_at_ms {
             Some(t) => w.num("access_expires_at_ms", t),
@@ -189,6 +201,7 @@ impl Session {
             access_expires_at_ms,
             claims,
             generation: v.get("generation").and_then(Value::as_f64).unwrap_or(0.0),
+            session_state: v.str_member("session_state").map(str::to_string),
         })
     }
 }

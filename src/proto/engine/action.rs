@@ -8,8 +8,12 @@ use crate::proto::json::{write_str, ObjectWriter};
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppEvent {
     TokensChanged,
-    /// `reason`: `user` (this tab's logout), `otherTab`.
+    /// `reason`: `user` (this tab's logout), `otherTab`, `idle`, `provider`.
     LoggedOut(&'static str),
+    /// The idle logout comes in this many milliseconds unless the user does something.
+    IdleWarning(f64),
+    /// Activity in some tab cancelled the idle warning.
+    IdleWarningCancelled,
     SessionExpired(Error),
     Error(Error),
 }
@@ -70,6 +74,28 @@ pub enum Action {
     Frame { id: u32, url: String },
     /// Remove the hidden iframe `id`.
     CloseFrame { id: u32 },
+    /// Open a popup window (now, while the click that asked for it still counts), blank until
+    /// `PopupGo`; answer `failed` (`blocked`) if the browser refuses, and `popup` with the URL
+    /// its page posts back (only that window's page, on this origin).
+    Popup { id: u32 },
+    /// Send popup `id` to `url`.
+    PopupGo { id: u32, url: String },
+    /// Answer `popupClosed` if popup `id` is closed.
+    CheckPopup { id: u32 },
+    /// Close popup `id`.
+    ClosePopup { id: u32 },
+    /// Report the user's activity in this tab (pointer, keys, scroll, focus) as `activity`
+    /// events, at most one per `every_ms`; 0: stop.
+    WatchActivity { every_ms: f64 },
+    /// Load the provider's check-session page `url` in a hidden iframe; answer `frameLoaded`
+    /// once loaded and `check` with each answer it posts (only that frame's, from its origin).
+    CheckFrame { id: u32, url: String },
+    /// Post `msg` to check-session frame `id` (target origin `origin`).
+    CheckPost {
+        id: u32,
+        msg: String,
+        origin: String,
+    },
     /// Leave the page for `url`.
     Navigate { url: String },
     /// `history.replaceState` to `url` (the authorization response leaves the URL).
@@ -167,6 +193,15 @@ impl Action {
             Action::Frame { id: i, url } => id(w("frame"), *i).str("url", url),
             Action::CloseFrame { id: i } => id(w("closeFrame"), *i),
             Action::Navigate { url } => w("navigate").str("url", url),
+            Action::Popup { id: i } => id(w("popup"), *i),
+            Action::PopupGo { id: i, url } => id(w("popupGo"), *i).str("url", url),
+            Action::CheckPopup { id: i } => id(w("checkPopup"), *i),
+            Action::ClosePopup { id: i } => id(w("closePopup"), *i),
+            Action::WatchActivity { every_ms } => w("watchActivity").num("every", *every_ms),
+            Action::CheckFrame { id: i, url } => id(w("checkFrame"), *i).str("url", url),
+            Action::CheckPost { id: i, msg, origin } => {
+                id(w("checkPost"), *i).str("msg", msg).str("origin", origin)
+            }
             Action::ReplaceUrl { url } => w("replaceUrl").str("url", url),
             Action::Post { msg, key } => w("post")
                 .str("msg", msg)
@@ -192,6 +227,10 @@ impl Action {
                 match e {
                     AppEvent::TokensChanged => w.str("type", "tokensChanged"),
                     AppEvent::LoggedOut(reason) => w.str("type", "loggedOut").str("reason", reason),
+                    AppEvent::IdleWarning(ms) => w
+                        .str("type", "idleWarning")
+                        .num("msLeft", ms.max(0.0).round()),
+                    AppEvent::IdleWarningCancelled => w.str("type", "idleWarningCancelled"),
                     AppEvent::SessionExpired(e) => {
                         w.str("type", "sessionExpired").raw("error", &error_json(e))
                     }

@@ -14,6 +14,8 @@ pub enum Command {
         extra: Vec<(String, String)>,
         /// The page's URL now: where the user comes back to without `redirectTo`.
         href: Option<String>,
+        /// `login({ popup: true })`: the provider in a popup window; the page stays.
+        popup: bool,
     },
     /// `getTokens()`: fresh tokens, renewed first when the renewal is due.
     GetTokens,
@@ -30,6 +32,8 @@ pub enum Command {
     CreateProof { method: String, url: String },
     /// `logout({ redirectTo })`.
     Logout { redirect_to: Option<String> },
+    /// `reportActivity()`: the app says the user is active (a video playing, say).
+    Activity,
 }
 
 /// What `oidc.fetch` tells of the answer to a request it sent.
@@ -59,6 +63,8 @@ pub enum Failure {
     Storage,
     /// The browser refused to navigate or to change the URL.
     Navigation,
+    /// The browser refused to open a popup window.
+    Blocked,
 }
 
 /// One event. Times come beside it, as `now` in milliseconds since the epoch.
@@ -75,6 +81,9 @@ pub enum Event {
         /// The Web Locks any tab of this origin held just before (`navigator.locks.query()`,
         /// asked while the wasm loaded): with no session's among them, no tab can hand one over.
         held: Option<Vec<String>>,
+        /// The page runs in a frame: the origin of the page embedding it (`""` when the
+        /// browser does not tell). `None`: a top-level page.
+        embedder: Option<String>,
     },
     Command {
         cmd: u32,
@@ -128,6 +137,23 @@ pub enum Event {
     FrameLoaded {
         id: u32,
     },
+    /// The login popup `id` came back to the app: the URL its page posted.
+    PopupAnswer {
+        id: u32,
+        href: String,
+    },
+    /// The login popup `id` is closed (checked when the engine asked).
+    PopupClosed {
+        id: u32,
+    },
+    /// The provider's check-session frame `id` answered a poll: `changed`, `unchanged` or
+    /// `error` (OIDC Session Management §3.2).
+    CheckAnswer {
+        id: u32,
+        status: String,
+    },
+    /// The user did something in this tab: pointer, keys, scroll, focus.
+    Activity,
     /// sessionStorage took the value of store action `id`.
     Stored {
         id: u32,
@@ -219,6 +245,7 @@ impl Event {
                     stored,
                     secure: v.get("secure").is_none_or(|s| s.as_bool() != Some(false)),
                     held,
+                    embedder: f.os("embedder")?,
                 }
             }
             "command" => {
@@ -234,6 +261,7 @@ impl Event {
                             None => Vec::new(),
                         },
                         href: f.os("href")?,
+                        popup: v.get("popup").and_then(Value::as_bool) == Some(true),
                     },
                     "getTokens" => Command::GetTokens,
                     "renewTokens" => Command::RenewTokens,
@@ -258,6 +286,7 @@ impl Event {
                     "logout" => Command::Logout {
                         redirect_to: f.os("redirectTo")?,
                     },
+                    "activity" => Command::Activity,
                     _ => return Err(bad("name")),
                 };
                 Event::Command { cmd, command }
@@ -279,6 +308,7 @@ impl Event {
                     "crypto" => Failure::Crypto,
                     "storage" => Failure::Storage,
                     "navigation" => Failure::Navigation,
+                    "blocked" => Failure::Blocked,
                     _ => return Err(bad("reason")),
                 },
                 detail: f.os("detail")?.unwrap_or_default(),
@@ -296,6 +326,16 @@ impl Event {
                 href: f.s("href")?,
             },
             "frameLoaded" => Event::FrameLoaded { id: f.id()? },
+            "popup" => Event::PopupAnswer {
+                id: f.id()?,
+                href: f.s("href")?,
+            },
+            "popupClosed" => Event::PopupClosed { id: f.id()? },
+            "check" => Event::CheckAnswer {
+                id: f.id()?,
+                status: f.s("status")?,
+            },
+            "activity" => Event::Activity,
             "key" => Event::Key {
                 id: f.id()?,
                 x: f.s("x")?,

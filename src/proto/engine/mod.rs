@@ -11,7 +11,12 @@
 pub mod action;
 mod dpop;
 pub mod event;
+mod idle;
+mod monitor;
+mod popup;
 mod renew;
+#[cfg(test)]
+mod session_end_tests;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]
@@ -91,6 +96,11 @@ enum Purpose {
     Restore,
     /// Renewing the current session (refresh grant, or the hidden iframe without one).
     Renew,
+    /// A login in a popup window, for command `cmd`.
+    Popup { cmd: u32 },
+    /// The provider said its session changed (check_session): a silent request asks whether
+    /// the same user is still logged in there.
+    Check,
 }
 
 /// The token request and the checks of its answer: the token response, the provider's keys,
@@ -107,6 +117,8 @@ struct Pipe {
     reduced: bool,
     /// The nonce sent (a code exchange); `None` for a refresh.
     nonce: Option<String>,
+    /// The authorization response's `session_state` (OIDC Session Management).
+    session_state: Option<String>,
     /// The refresh token the refresh sent.
     refreshing: Option<Secret>,
     token: Option<u32>,
@@ -198,6 +210,12 @@ enum Deadline {
     /// The hidden iframe `id` loaded a page [`FRAME_STUCK_MS`] ago and said nothing.
     Stuck(u32),
     CatchUp,
+    /// Time to ask whether login popup `id` is still open.
+    PopupPoll(u32),
+    /// Time for the next check_session poll.
+    CheckPoll,
+    /// The check_session frame did not load, or did not answer a poll, in time.
+    CheckLate,
 }
 
 /// What a command waits for while a renewal runs.
@@ -220,11 +238,17 @@ enum Side {
         random: Box<[u8; RANDOM_BYTES]>,
         redirect_to: String,
         extra: Vec<(String, String)>,
+        /// The popup window of a popup login.
+        popup: Option<u32>,
     },
     /// A login's request in flight being stored.
     LoginStore { cmd: u32, url: String },
     /// A login's authorization request being pushed (RFC 9126).
-    LoginPush { cmd: u32, pending: PendingLogin },
+    LoginPush {
+        cmd: u32,
+        pending: PendingLogin,
+        popup: Option<u32>,
+    },
     /// A UserInfo request.
     UserInfo { cmd: u32 },
 }
@@ -303,6 +327,18 @@ pub struct Engine {
     jkt_digest: Option<u32>,
     jobs: Vec<dpop::Job>,
     nonces: Vec<(String, String)>,
+    /// The login popup open now.
+    popup: Option<popup::PopupLogin>,
+    /// Idle logout: when the user was last active in any tab, whether the warning is out,
+    /// whether the shell reports activity, when this tab last told the others.
+    last_active: f64,
+    idle_warned: bool,
+    watching: bool,
+    active_shared: f64,
+    /// Session monitoring (see monitor.rs).
+    monitor: monitor::Monitor,
+    /// The origin of the page embedding this one (`None`: top-level).
+    embedder: Option<String>,
 }
 
 fn internal(msg: &str) -> Error {
@@ -432,6 +468,13 @@ impl Engine {
             jkt_digest: None,
             jobs: Vec::new(),
             nonces: Vec::new(),
+            popup: None,
+            last_active: 0.0,
+            idle_warned: false,
+            watching: false,
+            active_shared: 0.0,
+            monitor: monitor::Monitor::default(),
+            embedder: None,
         }
     }
 
@@ -453,7 +496,13 @@ impl Engine {
                 stored,
                 secure,
                 held,
-            } => self.start(&config, href, stored, secure, held)?,
+                embedder,
+            } => {
+                self.embedder = embedder;
+                // Opening or reloading a page is the user's doing.
+                self.last_active = now;
+                self.start(&config, href, stored, secure, held)?
+            }
             Event::Command { cmd, command } => {
                 if !self.started {
                     return Err(internal("a command before the start completed"));
@@ -501,7 +550,12 @@ impl Engine {
                     self.clear_deadline(Deadline::Stuck(id));
                     self.deadline(now + FRAME_STUCK_MS, Deadline::Stuck(id));
                 }
+                self.check_frame_loaded(id);
             }
+            Event::PopupAnswer { id, href } => self.on_popup_answer(id, &href),
+            Event::PopupClosed { id } => self.on_popup_closed(id),
+            Event::CheckAnswer { id, status } => self.on_check_answer(id, &status),
+            Event::Activity => self.on_activity(now, false),
             Event::Stored { id } => self.on_stored(id),
             Event::LockGranted { id } => self.on_lock(id),
             Event::Locks { id, names } => self.on_locks(id, &names),
@@ -536,6 +590,9 @@ impl Engine {
             if let Some(r) = self.renewal_at() {
                 t = Some(t.map_or(r, |x| x.min(r)));
             }
+        }
+        if let Some(i) = self.idle_wake() {
+            t = Some(t.map_or(i, |x| x.min(i)));
         }
         t.map(|t| t.min(self.now + MAX_SLEEP_MS))
     }
@@ -698,6 +755,10 @@ impl Engine {
         self.push(Action::Listen {
             channel: cat(&[PREFIX, &self.key]),
         });
+        if self.is_front_channel_page() {
+            self.front_channel();
+            return Ok(());
+        }
         if self.dpop_on() {
             // Made now, so that its thumbprint is ready for the first silent request.
             self.ensure_key();
@@ -841,6 +902,10 @@ impl Engine {
             via.map_or("", |_| " via "),
             via.unwrap_or(""),
         ]);
+        if self.session.is_some() {
+            // A page opened or reloaded with a session is activity the other tabs hear of.
+            self.share_activity();
+        }
         let value = ObjectWriter::new()
             .raw(
                 "restoredVia",
@@ -881,6 +946,7 @@ impl Engine {
     fn code_from_callback(&mut self, params: Params, pending: Option<PendingLogin>) {
         let mode = pending.as_ref().map(|p| p.mode);
         let back_to = pending.as_ref().map(|p| p.redirect_to.clone());
+        let session_state = params.session_state.clone();
         let result = (|| -> Result<_> {
             let cfg = self.cfg()?;
             let meta = self.meta()?;
@@ -898,6 +964,7 @@ impl Engine {
                 req,
                 Some(exchange.nonce),
                 None,
+                session_state,
             ),
             // A silent top-level redirect that found no session: logged out, no error, no
             // second attempt in this tab session, and the user stays on the page they opened.
@@ -1015,7 +1082,7 @@ impl Engine {
                 redirect_to,
                 extra,
                 mode,
-                redirect_uri: (mode == Mode::SilentIframe)
+                redirect_uri: matches!(mode, Mode::SilentIframe | Mode::Popup)
                     .then_some(cfg.silent_redirect_uri.as_str()),
                 verifier_digest: digest,
             },
@@ -1031,21 +1098,35 @@ impl Engine {
             random,
             redirect_to,
             extra,
+            popup,
         }) = self.take_side(id)
         {
-            match self.request(
-                &random,
-                &bytes,
-                Mode::Interactive,
-                redirect_to,
-                &extra,
-                false,
-            ) {
-                Ok((u, pending)) => match self.push_request(&u, Mode::Interactive) {
-                    Some(pid) => self.side.push((pid, Side::LoginPush { cmd, pending })),
-                    None => self.store_login(cmd, u, &pending),
+            if popup.is_some() && self.popup.as_ref().map(|p| p.id) != popup {
+                // That popup login was cancelled meanwhile.
+                return;
+            }
+            let mode = if popup.is_some() {
+                Mode::Popup
+            } else {
+                Mode::Interactive
+            };
+            match self.request(&random, &bytes, mode, redirect_to, &extra, false) {
+                Ok((u, pending)) => match (self.push_request(&u, mode), popup) {
+                    (Some(pid), _) => self.side.push((
+                        pid,
+                        Side::LoginPush {
+                            cmd,
+                            pending,
+                            popup,
+                        },
+                    )),
+                    (None, Some(w)) => self.popup_go(w, u, pending),
+                    (None, None) => self.store_login(cmd, u, &pending),
                 },
-                Err(e) => self.reject(cmd, e),
+                Err(e) => {
+                    self.drop_popup(popup);
+                    self.reject(cmd, e)
+                }
             }
             return;
         }
@@ -1181,11 +1262,11 @@ impl Engine {
                             )
                         })?;
                     let v = callback::validate(&params, Some(pending), cfg, meta, self.now)?;
-                    Ok(token::code_request(cfg, meta, v))
+                    Ok((token::code_request(cfg, meta, v), params.session_state))
                 })();
                 match result {
-                    Ok((req, exchange)) => {
-                        self.begin_tokens(purpose, reduced, req, Some(exchange.nonce), None)
+                    Ok(((req, exchange), ss)) => {
+                        self.begin_tokens(purpose, reduced, req, Some(exchange.nonce), None, ss)
                     }
                     Err(e) => self.silent_failed(purpose, reduced, e),
                 }
@@ -1229,7 +1310,7 @@ impl Engine {
         self.push(Action::Console { msg: msg.clone() });
         // At start it is a set-up mistake; during a renewal the same silence may be the
         // provider's error page or the browser's offline page: passing, so it is retried.
-        let code = if purpose == Purpose::Renew {
+        let code = if matches!(purpose, Purpose::Renew | Purpose::Check) {
             Code::Timeout
         } else {
             Code::InvalidConfig
@@ -1280,6 +1361,8 @@ impl Engine {
             }
             Purpose::Renew => self.renew_failed(e),
             Purpose::Callback { .. } => self.fail_start(e),
+            Purpose::Popup { cmd } => self.reject(cmd, e),
+            Purpose::Check => self.check_failed(e),
         }
     }
 
@@ -1293,6 +1376,7 @@ impl Engine {
         req: token::Request,
         nonce: Option<String>,
         refreshing: Option<Secret>,
+        session_state: Option<String>,
     ) {
         let what = if refreshing.is_some() {
             "the refresh request"
@@ -1327,6 +1411,7 @@ impl Engine {
             dpop,
             reduced,
             nonce,
+            session_state,
             refreshing,
             token: Some(token),
             incoming: None,
@@ -1346,13 +1431,20 @@ impl Engine {
             // Aborted, or from before a logout: ignored.
             return;
         };
-        if let Some(Side::LoginPush { cmd, pending }) =
-            self.take_side_if(id, |s| matches!(s, Side::LoginPush { .. }))
+        if let Some(Side::LoginPush {
+            cmd,
+            pending,
+            popup,
+        }) = self.take_side_if(id, |s| matches!(s, Side::LoginPush { .. }))
         {
-            match self.pushed_url(&resp) {
-                Ok(u) => self.store_login(cmd, u, &pending),
+            match (self.pushed_url(&resp), popup) {
+                (Ok(u), Some(w)) => self.popup_go(w, u, pending),
+                (Ok(u), None) => self.store_login(cmd, u, &pending),
                 // The provider refused the pushed request: the page stays, and says why.
-                Err(e) => self.reject(cmd, e),
+                (Err(e), _) => {
+                    self.drop_popup(popup);
+                    self.reject(cmd, e)
+                }
             }
             return;
         }
@@ -1627,6 +1719,9 @@ impl Engine {
         }
         let purpose = pipe.purpose.clone();
         let reduced = pipe.reduced;
+        // A code from the hidden iframe shows that the provider's frames see its session.
+        let framed = matches!(purpose, Purpose::Restore | Purpose::Renew | Purpose::Check)
+            && pipe.nonce.is_some();
         match self.install_session(pipe) {
             Ok(()) => {}
             Err(e) => return Err((purpose, reduced, e)),
@@ -1637,6 +1732,10 @@ impl Engine {
         self.push(Action::State {
             claims: self.session.as_ref().map(|s| s.claims.json.clone()),
         });
+        if framed {
+            self.monitor.frames_see = true;
+        }
+        self.session_began();
         match purpose {
             Purpose::Callback { landing, redirect } => {
                 // A session exists again: a later reload may try one silent redirect.
@@ -1655,6 +1754,8 @@ impl Engine {
                 Some((id, _)) => self.flow = Flow::Advertise { id },
                 None => self.renew_done(true),
             },
+            Purpose::Popup { cmd } => self.popup_installed(cmd),
+            Purpose::Check => self.check_installed(),
         }
         Ok(())
     }
@@ -1701,6 +1802,22 @@ impl Engine {
             }
             (_, None, None) | (true, Some(_), None) => return Err(not_logged_in()),
         };
+        if pipe.purpose == Purpose::Check {
+            // The provider's session changed: still the same user, or the session is over.
+            let same = self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.claims.sub == next.claims.sub);
+            if !same {
+                return Err(Error::new(
+                    Code::LoginRequired,
+                    "another user is logged in at the provider now",
+                ));
+            }
+        }
+        if pipe.nonce.is_some() {
+            next.session_state = pipe.session_state;
+        }
         let mine = self.generation();
         let shared = pipe.shared.unwrap_or(self.shared_seen);
         next.generation = shared.max(mine).max(next.generation) + 1.0;
@@ -1740,6 +1857,9 @@ impl Engine {
     }
 
     fn on_lock(&mut self, id: u32) {
+        if self.on_check_lock(id) {
+            return;
+        }
         match core::mem::replace(&mut self.flow, Flow::Idle) {
             Flow::RenewLock { id: x } if x == id => {
                 let q = self.id();
@@ -1768,6 +1888,8 @@ impl Engine {
                     self.renew_failed(e)
                 }
             }
+            Purpose::Popup { cmd } => self.reject(cmd, e),
+            Purpose::Check => self.check_failed(e),
         }
     }
 
@@ -1807,6 +1929,10 @@ impl Engine {
             (Failure::Navigation, _) => {
                 Error::new(Code::InvalidConfig, cat(&["navigating: ", detail]))
             }
+            (Failure::Blocked, _) => Error::new(
+                Code::PopupBlocked,
+                "the browser blocked the login popup: call login({ popup: true }) from a click handler",
+            ),
             (_, None) => Error::new(Code::NetworkError, detail),
         };
         self.fail_action(id, e);
@@ -1814,7 +1940,7 @@ impl Engine {
 
     /// Action `id` could not be carried out, or its fetch timed out.
     fn fail_action(&mut self, id: u32, e: Error) {
-        if self.job_failed(id, &e) {
+        if self.job_failed(id, &e) || self.popup_failed(id, &e) {
             return;
         }
         if self.jwks_prefetch == Some(id) {
@@ -1822,13 +1948,14 @@ impl Engine {
             self.jwks_prefetch = None;
             return;
         }
-        if let Some(
-            Side::UserInfo { cmd }
+        if let Some(side) = self.take_side(id) {
+            let (Side::UserInfo { cmd }
             | Side::LoginStore { cmd, .. }
             | Side::LoginDigest { cmd, .. }
-            | Side::LoginPush { cmd, .. },
-        ) = self.take_side(id)
-        {
+            | Side::LoginPush { cmd, .. }) = side;
+            if let Side::LoginDigest { popup, .. } | Side::LoginPush { popup, .. } = side {
+                self.drop_popup(popup);
+            }
             return self.reject(cmd, e);
         }
         match core::mem::replace(&mut self.flow, Flow::Idle) {
@@ -1877,12 +2004,20 @@ impl Engine {
     fn command(&mut self, cmd: u32, command: Command) {
         match command {
             Command::Login {
+                extra, popup: true, ..
+            } => self.login_popup(cmd, extra),
+            Command::Login {
                 redirect_to,
                 extra,
                 href,
+                popup: false,
             } => {
                 self.current_href = href;
                 self.login(cmd, redirect_to, extra)
+            }
+            Command::Activity => {
+                self.on_activity(self.now, false);
+                self.resolve(cmd, String::from("null"));
             }
             Command::GetTokens => self.want(cmd, Want::Tokens),
             Command::RenewTokens => self.want(cmd, Want::Renew),
@@ -1942,6 +2077,7 @@ impl Engine {
                         random,
                         redirect_to,
                         extra,
+                        popup: None,
                     },
                 ));
             }
@@ -2056,7 +2192,8 @@ impl Engine {
             self.push(Action::Unlock { id });
         }
         self.deadlines
-            .retain(|(_, d)| matches!(d, Deadline::Handover));
+            .retain(|(_, d)| matches!(d, Deadline::Handover | Deadline::PopupPoll(_)));
+        self.stop_monitor(false);
         let side = &self.side;
         self.fetches.retain(|f| {
             f.what == "the discovery request"
@@ -2084,6 +2221,8 @@ impl Engine {
             self.push(Action::State { claims: None });
             self.drop_key();
         }
+        self.idle_warned = false;
+        self.idle_watch();
         self.advertise();
         had
     }
@@ -2104,6 +2243,8 @@ impl Engine {
         for f in core::mem::take(&mut self.fetches) {
             self.push(Action::Abort { id: f.id });
         }
+        self.stop_monitor(true);
+        self.drop_popup_with(internal("the client was closed"));
         self.unlock_all();
         self.flow = Flow::Idle;
         self.deadlines.clear();

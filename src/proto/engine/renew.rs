@@ -42,7 +42,7 @@ impl Engine {
                     (Ok(c), Ok(m)) => token::refresh_request(c, m, &rt),
                     (Err(e), _) | (_, Err(e)) => return self.renew_failed(e),
                 };
-                self.begin_tokens(Purpose::Renew, false, req, None, Some(rt));
+                self.begin_tokens(Purpose::Renew, false, req, None, Some(rt), None);
             }
             None => {
                 // No refresh token: a new code through the hidden iframe, for the same user.
@@ -189,6 +189,9 @@ impl Engine {
                     }
                 }
                 Deadline::Stuck(id) => self.frame_stuck(id),
+                Deadline::PopupPoll(id) => self.poll_popup(id),
+                Deadline::CheckPoll => self.poll_check(),
+                Deadline::CheckLate => self.check_late(),
                 Deadline::CatchUp => {
                     if matches!(self.flow, Flow::CatchUp { .. }) {
                         self.renew_failed(Error::new(
@@ -199,6 +202,7 @@ impl Engine {
                 }
             }
         }
+        self.idle_tick();
         if self.started && !self.renewing && matches!(self.flow, Flow::Idle) {
             if let Some(at) = self.renewal_at() {
                 if now >= at {
@@ -296,6 +300,7 @@ impl Engine {
         self.push(Action::State {
             claims: self.session.as_ref().map(|s| s.claims.json.clone()),
         });
+        self.session_began();
         true
     }
 
@@ -309,9 +314,12 @@ impl Engine {
             }
             // A tab still starting has no session to end, and its start flow (the iframe,
             // the code exchange) must not lose its answers and deadlines: it settles first.
-            Some("logout") if self.started && self.end_session() => {
-                self.debug(&["logged out in another tab"]);
-                self.push(Action::Emit(AppEvent::LoggedOut("otherTab")));
+            Some("logout") if self.started => self.on_logout_message(&v),
+            Some("active") => {
+                if let Some(at) = v.get("at").and_then(Value::as_f64) {
+                    // Another tab's clock is this machine's; a time ahead of ours is not taken.
+                    self.on_activity(at.min(self.now), true);
+                }
             }
             Some(kind @ ("session" | "login")) => {
                 let login = kind == "login";

@@ -98,6 +98,11 @@ pub struct Provider {
     /// Every request: (tab, path).
     pub requests: Vec<(usize, String)>,
     pub reuse_detected: u32,
+    /// OIDC Session Management: the discovery document has `check_session_iframe` and
+    /// authorization responses carry `session_state`.
+    pub check_session: bool,
+    /// Counts the provider's login sessions (each one's `session_state` differs).
+    pub session_serial: u32,
     grants: Vec<Grant>,
     codes: BTreeMap<String, Code>,
     access: BTreeMap<String, (String, f64)>,
@@ -157,6 +162,8 @@ impl Provider {
             token_requests: Vec::new(),
             requests: Vec::new(),
             reuse_detected: 0,
+            check_session: false,
+            session_serial: 0,
             grants: Vec::new(),
             codes: BTreeMap::new(),
             access: BTreeMap::new(),
@@ -232,7 +239,14 @@ impl Provider {
             return reply;
         }
         match path.as_str() {
-            "/.well-known/openid-configuration" => json_reply(200, Provider::discovery()),
+            "/.well-known/openid-configuration" => {
+                let mut doc = Provider::discovery();
+                if self.check_session {
+                    doc.pop();
+                    doc.push_str(",\"check_session_iframe\":\"https://op.example/check\"}");
+                }
+                json_reply(200, doc)
+            }
             "/jwks" => json_reply(200, Provider::jwks()),
             "/token" => match &self.dpop_nonce {
                 Some(n)
@@ -376,7 +390,8 @@ impl Provider {
             .str("aud", CLIENT)
             .num("exp", now_s + self.id_lifetime_s)
             .num("iat", now_s)
-            .str("at_hash", &at_hash(Hash::Sha256, &at));
+            .str("at_hash", &at_hash(Hash::Sha256, &at))
+            .str("sid", &format!("sid-{}", self.session_serial));
         if let Some(nonce) = nonce {
             claims = claims.str("nonce", nonce);
         }
@@ -421,6 +436,7 @@ impl Provider {
         if !silent {
             // The user logs in.
             self.session = Some(self.user.clone());
+            self.session_serial += 1;
         }
         let visible = if framed && self.iframe_blind {
             None
@@ -452,12 +468,36 @@ impl Provider {
                         sub,
                     },
                 );
-                url::append_query(
-                    &redirect_uri,
-                    &[("code", &code), ("state", &state), ("iss", ISSUER)],
-                )
+                let ss = self.session_state().unwrap_or_default();
+                let mut params = vec![("code", code.as_str()), ("state", &state), ("iss", ISSUER)];
+                if self.check_session {
+                    params.push(("session_state", &ss));
+                }
+                url::append_query(&redirect_uri, &params)
             }
         })
+    }
+
+    /// The `session_state` of the provider's login session now (what its check frame
+    /// compares with).
+    pub fn session_state(&self) -> Option<String> {
+        self.session
+            .as_ref()
+            .map(|sub| format!("{sub}.{}", self.session_serial))
+    }
+
+    /// The check frame's answer to `client_id session_state` (§3.2); third-party cookies
+    /// blocked, it cannot see the session and always says `changed`.
+    fn check(&self, msg: &str) -> &'static str {
+        match msg.split_once(' ') {
+            Some((CLIENT, ss))
+                if !self.iframe_blind && Some(ss) == self.session_state().as_deref() =>
+            {
+                "unchanged"
+            }
+            Some((CLIENT, _)) => "changed",
+            _ => "error",
+        }
     }
 }
 
@@ -485,6 +525,15 @@ pub struct Tab {
     pub keys_taken: u32,
     pub frames: u32,
     pub last_frame: u32,
+    /// The login popup: its id and whether it is closed.
+    pub popup: Option<(u32, bool)>,
+    /// The shell reports the user's activity.
+    pub watching: bool,
+    /// The provider's check_session frame, and the polls posted to it.
+    pub check_frame: Option<u32>,
+    pub polls: u32,
+    /// The page embedding the next page loaded in this tab (a front-channel logout frame).
+    pub embedder: Option<String>,
     listening: bool,
     pub closed: bool,
     next_cmd: u32,
@@ -523,6 +572,8 @@ enum What {
     Event(Event),
     /// A page load at this URL (a navigation arriving).
     Load(String),
+    /// The user closes login popup `id`.
+    ClosePopup(u32),
 }
 
 struct Item {
@@ -562,6 +613,10 @@ pub struct World {
     locks: Vec<LockRequest>,
     /// Timer events handed out at one instant to one tab, to catch a busy loop.
     spins: (usize, f64, u32),
+    /// The browser blocks popups.
+    pub popup_blocked: bool,
+    /// The user closes the login popup this long after it opened, without logging in.
+    pub popup_closed_after: Option<f64>,
 }
 
 impl Default for World {
@@ -585,6 +640,8 @@ impl World {
             seq: 0,
             locks: Vec::new(),
             spins: (usize::MAX, 0.0, 0),
+            popup_blocked: false,
+            popup_closed_after: None,
         }
     }
 
@@ -608,6 +665,11 @@ impl World {
             keys_taken: 0,
             last_frame: 0,
             frames: 0,
+            popup: None,
+            watching: false,
+            check_frame: None,
+            polls: 0,
+            embedder: None,
             listening: false,
             closed: false,
             next_cmd: 1,
@@ -631,6 +693,10 @@ impl World {
         tab.engine = engine(tab.seed);
         tab.loaded = true;
         tab.listening = false;
+        tab.watching = false;
+        tab.check_frame = None;
+        tab.popup = None;
+        let embedder = tab.embedder.take();
         tab.href = href.to_string();
         tab.results.clear();
         tab.next_cmd = 1;
@@ -649,6 +715,7 @@ impl World {
                 stored,
                 secure: true,
                 held: None,
+                embedder,
             },
         );
     }
@@ -690,9 +757,30 @@ impl World {
                 redirect_to: None,
                 extra: Vec::new(),
                 href: Some(href),
+                popup: false,
             },
         );
         self.run_for(2_000.0);
+    }
+
+    /// `login({ popup: true })` in tab `t`; returns the command's number.
+    pub fn login_popup(&mut self, t: usize) -> u32 {
+        self.command(
+            t,
+            Command::Login {
+                redirect_to: None,
+                extra: Vec::new(),
+                href: None,
+                popup: true,
+            },
+        )
+    }
+
+    /// The user does something in tab `t` (the shell reports it only while asked to).
+    pub fn activity(&mut self, t: usize) {
+        if self.tabs[t].watching {
+            self.deliver(t, Event::Activity);
+        }
     }
 
     pub fn close(&mut self, t: usize) {
@@ -820,11 +908,16 @@ impl World {
                     self.event_later(latency, t, page, Event::FrameAnswer { id, href });
                 }
             }
-            Action::CloseFrame { id } => self.queue.retain(|i| {
+            Action::CloseFrame { id } => {
+                if self.tabs[t].check_frame == Some(id) {
+                    self.tabs[t].check_frame = None;
+                }
+                self.queue.retain(|i| {
                 !(i.tab == t
                     && i.page == page
-                    && matches!(&i.what, What::Event(Event::FrameAnswer { id: x, .. }) if *x == id))
-            }),
+                    && matches!(&i.what, What::Event(Event::FrameAnswer { id: x, .. } | Event::CheckAnswer { id: x, .. }) if *x == id))
+                })
+            }
             Action::Navigate { url: u } => {
                 self.tabs[t].navigations.push(u.clone());
                 self.unload(t);
@@ -847,6 +940,52 @@ impl World {
                 }
             }
             Action::ReplaceUrl { url: u } => self.tabs[t].href = u,
+            Action::Popup { id } => {
+                if self.popup_blocked {
+                    let e = Event::Failed {
+                        id,
+                        failure: Failure::Blocked,
+                        detail: String::from("window.open returned null"),
+                    };
+                    self.event_later(0.0, t, page, e);
+                } else {
+                    self.tabs[t].popup = Some((id, false));
+                }
+            }
+            Action::PopupGo { id, url: u } => {
+                if let Some(after) = self.popup_closed_after {
+                    // The user looks at the provider's page and closes the window.
+                    self.schedule(after, t, page, What::ClosePopup(id));
+                } else if let Some(href) = self.op.authorize(&u, false) {
+                    self.event_later(2.0 * latency, t, page, Event::PopupAnswer { id, href });
+                }
+            }
+            Action::CheckPopup { id } => {
+                if self.tabs[t].popup == Some((id, true)) {
+                    self.event_later(0.0, t, page, Event::PopupClosed { id });
+                }
+            }
+            Action::ClosePopup { id } => {
+                if self.tabs[t].popup.is_some_and(|(x, _)| x == id) {
+                    self.tabs[t].popup = Some((id, true));
+                }
+                self.queue.retain(|i| {
+                    !(i.tab == t
+                        && i.page == page
+                        && matches!(&i.what, What::Event(Event::PopupAnswer { id: x, .. }) if *x == id))
+                });
+            }
+            Action::WatchActivity { every_ms } => self.tabs[t].watching = every_ms > 0.0,
+            Action::CheckFrame { id, .. } => {
+                self.tabs[t].check_frame = Some(id);
+                self.event_later(latency, t, page, Event::FrameLoaded { id });
+            }
+            Action::CheckPost { id, msg, origin } => {
+                assert_eq!(origin, ISSUER, "check_session polls go to the provider's origin only");
+                self.tabs[t].polls += 1;
+                let status = self.op.check(&msg).to_string();
+                self.event_later(1.0, t, page, Event::CheckAnswer { id, status });
+            }
             Action::GenerateKey { id } => {
                 self.tabs[t].keys_made += 1;
                 let delay = self.key_delay_ms;
@@ -996,6 +1135,13 @@ impl World {
                     }
                     match item.what {
                         What::Load(href) => self.load(item.tab, &href),
+                        What::ClosePopup(id) => {
+                            if let Some(p) =
+                                self.tabs[item.tab].popup.as_mut().filter(|p| p.0 == id)
+                            {
+                                p.1 = true;
+                            }
+                        }
                         What::Event(e) if tab.loaded => self.deliver(item.tab, e),
                         What::Event(_) => {}
                     }

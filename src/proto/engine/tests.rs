@@ -644,6 +644,7 @@ fn malformed_events_are_errors_not_panics() {
             stored: Vec::new(),
             secure: true,
             held: None,
+            embedder: None,
         },
     )
     .unwrap();
@@ -656,6 +657,7 @@ fn malformed_events_are_errors_not_panics() {
                 stored: Vec::new(),
                 secure: true,
                 held: None,
+                embedder: None,
             }
         )
         .is_err());
@@ -884,6 +886,7 @@ fn the_locks_held_before_the_start_decide_whether_to_wait_for_a_hand_over() {
                 stored: Vec::new(),
                 secure: true,
                 held: Some(held),
+                embedder: None,
             },
         )
         .unwrap();
