@@ -3,7 +3,7 @@
 // in flight, the hidden iframe, navigation, the other tabs (BroadcastChannel, Web Locks), the
 // one timer the engine asks for. It decides nothing: every rule is the engine's.
 import { Client as Engine } from "./pixy_oidc.js";
-import { describe, digest, frame, generateKey, send, sign, verify } from "./io.js";
+import { checkFrame, describe, digest, frame, generateKey, popup, send, sign, verify } from "./io.js";
 
 /** A `__proto__` member of the provider's JSON must never become an object's prototype. */
 const noProto = (k, v) => (k === "__proto__" ? undefined : v);
@@ -39,6 +39,8 @@ export class Shell {
     this.nextCmd = 1;
     this.aborts = new Map();
     this.frames = new Map();
+    this.checks = new Map();
+    this.popups = new Map();
     this.locks = new Map();
     this.channel = null;
     this.timer = undefined;
@@ -47,6 +49,27 @@ export class Shell {
     this.offeredKey = null;
     this.onOnline = () => this.run({ type: "online" });
     this.onVisible = () => document.visibilityState === "visible" && this.run({ type: "visible" });
+    // The user's activity, at most one report per `activityEvery` ms (the engine's number).
+    this.activityEvery = 0;
+    this.activityAt = -Infinity;
+    this.onActivity = () => {
+      const now = Date.now();
+      if (now - this.activityAt < this.activityEvery) return;
+      this.activityAt = now;
+      this.run({ type: "activity" });
+    };
+  }
+
+  /** Starts or stops reporting activity: pointer, keys, scroll, focus. */
+  watchActivity(every) {
+    const on = every > 0;
+    if (on === this.activityEvery > 0) return;
+    this.activityEvery = every;
+    const opts = { capture: true, passive: true };
+    for (const type of ["pointerdown", "pointermove", "keydown", "wheel", "scroll", "touchstart", "focus"]) {
+      if (on) addEventListener(type, this.onActivity, opts);
+      else removeEventListener(type, this.onActivity, opts);
+    }
   }
 
   /** Starts the engine; resolves to `{ restoredVia }` once it knows whether a user is logged in. */
@@ -54,7 +77,13 @@ export class Shell {
     const p = new Promise((resolve, reject) => this.promises.set(0, { resolve, reject }));
     globalThis.performance?.mark?.("pixy:start");
     const secure = globalThis.isSecureContext !== false;
-    this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored(), secure, held });
+    let embedder;
+    if (typeof window !== "undefined" && window.parent !== window) {
+      // A frame: who embeds it (a front-channel logout page is embedded by the provider).
+      const referrer = () => (document.referrer ? new URL(document.referrer).origin : "");
+      embedder = location.ancestorOrigins?.[0] ?? referrer();
+    }
+    this.run({ type: "start", config: JSON.stringify(config ?? null), href, stored: stored(), secure, held, embedder });
     return p;
   }
 
@@ -158,6 +187,37 @@ export class Shell {
       case "closeFrame":
         this.frames.get(a.id)?.();
         this.frames.delete(a.id);
+        this.checks.delete(a.id);
+        break;
+      case "popup": {
+        const p = popup((href) => this.run({ type: "popup", id: a.id, href }));
+        if (p) this.popups.set(a.id, p);
+        else this.queue.push({ type: "failed", id: a.id, reason: "blocked", detail: "window.open returned null" });
+        break;
+      }
+      case "popupGo":
+        this.popups.get(a.id)?.go(a.url);
+        break;
+      case "checkPopup":
+        if (this.popups.get(a.id)?.closed() ?? true) this.queue.push({ type: "popupClosed", id: a.id });
+        break;
+      case "closePopup":
+        this.popups.get(a.id)?.close();
+        this.popups.delete(a.id);
+        break;
+      case "watchActivity":
+        this.watchActivity(a.every);
+        break;
+      case "checkFrame": {
+        const [post, close] = checkFrame(a.url, (status) =>
+          this.run(status === undefined ? { type: "frameLoaded", id: a.id } : { type: "check", id: a.id, status }),
+        );
+        this.checks.set(a.id, post);
+        this.frames.set(a.id, close);
+        break;
+      }
+      case "checkPost":
+        this.checks.get(a.id)?.(a.msg, a.origin);
         break;
       case "navigate":
         try {
@@ -275,6 +335,8 @@ export class Shell {
     document.removeEventListener("visibilitychange", this.onVisible);
     for (const c of this.aborts.values()) c.abort();
     for (const close of this.frames.values()) close();
+    for (const p of this.popups.values()) p.close();
+    this.watchActivity(0);
     for (const unlock of this.locks.values()) unlock();
     this.engine.free();
     this.engine = null;

@@ -99,6 +99,7 @@ class Oidc {
   _emit(a) {
     const event = { type: a.type };
     if (a.reason !== undefined) event.reason = a.reason;
+    if (a.msLeft !== undefined) event.msLeft = a.msLeft;
     if (a.error !== undefined) event.error = toOidcError(a.error);
     if (this.#early && this.#early.length < 20) this.#early.push(event);
     for (const listener of [...this.#listeners]) call(listener, event);
@@ -116,7 +117,18 @@ class Oidc {
     return this.#claims;
   }
 
-  login({ redirectTo, extraAuthParams } = {}) {
+  login({ redirectTo, extraAuthParams, popup } = {}) {
+    if (popup === true) {
+      // Synchronous up to window.open, so that the click that called it still counts.
+      try {
+        return this.#call("login", {
+          popup: true,
+          extraAuthParams: extraAuthParams ? JSON.stringify(extraAuthParams) : undefined,
+        }).then(() => undefined);
+      } catch (e) {
+        return Promise.reject(toOidcError(e));
+      }
+    }
     return (async () =>
       this.#call("login", {
         redirectTo: target(redirectTo),
@@ -127,6 +139,11 @@ class Oidc {
 
   getTokens() {
     return this.#call("getTokens");
+  }
+
+  /** Counts as the user's activity for the idle logout (a video playing, say). */
+  reportActivity() {
+    this.#shell.command("activity").catch(() => {});
   }
 
   renewTokens() {

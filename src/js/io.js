@@ -2,22 +2,107 @@
 // the hidden iframe. Plain functions with no state, so the wasm browser tests
 // (src/browser/tests.rs) drive them directly. Every number they use comes in the action.
 
-/** The hidden iframe's name and the message its page posts (see index.js). */
+/** The hidden iframe's and the login popup's names, and the messages their pages post. */
 export const FRAME_NAME = "pixy-oidc-silent";
 export const MESSAGE_PREFIX = "pixy-oidc:silent:";
+export const POPUP_NAME = "pixy-oidc-popup";
+export const POPUP_PREFIX = "pixy-oidc:popup:";
 
 /**
- * Inside the hidden iframe, the page hands the provider's answer to the page that opened it (only
- * to that page's origin, which is this one). True when this page is that iframe.
+ * Inside the hidden iframe or the login popup, the page hands the provider's answer to the page
+ * that opened it (only to that page's origin, which is this one). True when this page is one.
  */
 export function answerParent() {
-  if (typeof window === "undefined" || window.parent === window || window.name !== FRAME_NAME) return false;
+  if (typeof window === "undefined") return false;
+  const to =
+    window.name === FRAME_NAME && window.parent !== window
+      ? [window.parent, MESSAGE_PREFIX]
+      : window.name === POPUP_NAME && window.opener && window.opener !== window
+        ? [window.opener, POPUP_PREFIX]
+        : null;
+  if (!to) return false;
   try {
-    window.parent.postMessage(MESSAGE_PREFIX + location.href, location.origin);
+    to[0].postMessage(to[1] + location.href, location.origin);
   } catch {
-    // A parent on another origin: nothing to tell.
+    // An opener on another origin: nothing to tell.
   }
   return true;
+}
+
+/**
+ * The login popup, opened blank (now, while the click counts) and sent to the provider later:
+ * `report` gets the URL its page posts back (only this window's page, on this origin). `null`
+ * when the browser refuses to open it.
+ */
+export function popup(report) {
+  const w = 480;
+  const h = 640;
+  const left = Math.max(0, (globalThis.screenX ?? 0) + ((globalThis.outerWidth ?? w) - w) / 2);
+  const top = Math.max(0, (globalThis.screenY ?? 0) + ((globalThis.outerHeight ?? h) - h) / 2);
+  let win = null;
+  try {
+    win = window.open("about:blank", POPUP_NAME, `popup=yes,width=${w},height=${h},left=${left},top=${top}`);
+  } catch {
+    // Refused.
+  }
+  if (!win) return null;
+  const onMessage = (e) => {
+    if (e.source !== win || e.origin !== location.origin) return;
+    if (typeof e.data === "string" && e.data.startsWith(POPUP_PREFIX)) report(e.data.slice(POPUP_PREFIX.length));
+  };
+  addEventListener("message", onMessage);
+  return {
+    go(url) {
+      try {
+        win.location.href = url;
+      } catch {
+        // The window went elsewhere meanwhile; the engine sees it closed or silent.
+      }
+    },
+    closed: () => win.closed,
+    close() {
+      removeEventListener("message", onMessage);
+      try {
+        win.close();
+      } catch {
+        // Gone already.
+      }
+    },
+  };
+}
+
+/** A hidden iframe element loading `url`, styled through CSSOM (a strict `style-src` allows it). */
+function hidden(url, name) {
+  const el = document.createElement("iframe");
+  if (name) el.name = name;
+  el.setAttribute("aria-hidden", "true");
+  el.tabIndex = -1;
+  Object.assign(el.style, { position: "absolute", width: "0", height: "0", border: "0", visibility: "hidden" });
+  el.src = url;
+  return el;
+}
+
+/**
+ * The provider's check-session page in a hidden iframe: `report(undefined)` once loaded, then
+ * `report(status)` with each answer it posts (only that frame's, from the provider's origin).
+ * Returns `[post(msg, origin), remove()]`.
+ */
+export function checkFrame(url, report) {
+  const el = hidden(url);
+  const origin = new URL(url).origin;
+  const onMessage = (e) => {
+    if (e.source === el.contentWindow && e.origin === origin && typeof e.data === "string") report(e.data);
+  };
+  addEventListener("message", onMessage);
+  el.addEventListener("load", () => report(undefined));
+  (document.body ?? document.documentElement).appendChild(el);
+  return [
+    (msg, to) => el.contentWindow?.postMessage(msg, to),
+    () => {
+      removeEventListener("message", onMessage);
+      el.remove();
+    },
+  ];
 }
 
 export const describe = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -159,18 +244,13 @@ export async function verify(a) {
  * removes it. Styled through CSSOM, so a strict `style-src` does not block it.
  */
 export function frame(url, report) {
-  const el = document.createElement("iframe");
-  el.name = FRAME_NAME;
-  el.setAttribute("aria-hidden", "true");
-  el.tabIndex = -1;
-  Object.assign(el.style, { position: "absolute", width: "0", height: "0", border: "0", visibility: "hidden" });
+  const el = hidden(url, FRAME_NAME);
   const onMessage = (e) => {
     if (e.source !== el.contentWindow || e.origin !== location.origin) return;
     if (typeof e.data === "string" && e.data.startsWith(MESSAGE_PREFIX)) report(e.data.slice(MESSAGE_PREFIX.length));
   };
   addEventListener("message", onMessage);
   el.addEventListener("load", () => report(undefined));
-  el.src = url;
   (document.body ?? document.documentElement).appendChild(el);
   return () => {
     removeEventListener("message", onMessage);

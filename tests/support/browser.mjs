@@ -18,9 +18,11 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * @param {{ thirdPartyCookies?: "block" | "allow", args?: string[] }} opts
+ * @param {{ thirdPartyCookies?: "block" | "allow", args?: string[], popupBlocking?: boolean }} opts
  *   args: more command-line switches, e.g. `--host-resolver-rules=MAP app.test 127.0.0.1`
  *   (http://app.test is then a page that is not a secure context).
+ *   popupBlocking: keep Chromium's popup blocker on (playwright turns it off by default), so a
+ *   popup opened without a click is refused as in a user's browser.
  * @returns {Promise<{ context: import("playwright-core").BrowserContext, close(): Promise<void> }>}
  */
 export async function launchBrowser(opts = {}) {
@@ -35,6 +37,7 @@ export async function launchBrowser(opts = {}) {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
+    ignoreDefaultArgs: opts.popupBlocking ? ["--disable-popup-blocking"] : undefined,
     timeout: 30_000,
   });
   context.setDefaultTimeout(15_000);
