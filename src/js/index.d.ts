@@ -43,6 +43,31 @@ export interface OidcConfig {
    * `require_pushed_authorization_requests`; `"always"`; `"never"`.
    */
   par?: "auto" | "always" | "never";
+  /**
+   * Idle logout: after this long without user activity (pointer, keys, scroll, focus, or
+   * `reportActivity()`, in any tab of the app) the user is logged out in every tab, with
+   * `loggedOut` reason `"idle"`. Unset (default): no idle logout.
+   */
+  idleTimeoutMs?: number;
+  /** How long before the idle logout the `idleWarning` event fires, default 60000 ms. */
+  idleWarningMs?: number;
+  /**
+   * `true` (default): the idle logout also ends the provider session (RP-initiated logout: the
+   * page leaves for the provider); `false`: it forgets the tokens only, and the page stays.
+   */
+  idleLogoutAtProvider?: boolean;
+  /**
+   * OIDC Session Management: how often the provider's `check_session_iframe` is asked whether
+   * the user is still logged in there, default 5000 ms; `0` turns the polling off. A logout at the
+   * provider ends the session here (`loggedOut` reason `"provider"`).
+   */
+  sessionCheckIntervalMs?: number;
+  /**
+   * A page of this app that the provider loads in an iframe when the user logs out there
+   * (register it as the client's front-channel logout URI): the user is then logged out in every
+   * tab (`loggedOut` reason `"provider"`).
+   */
+  frontChannelLogoutUri?: string;
 }
 
 export interface Tokens {
@@ -87,6 +112,8 @@ export type OidcErrorCode =
   | "invalid_redirect_to"
   | "client_secret_required"
   | "wasm_load_failed"
+  | "popup_blocked"
+  | "login_cancelled"
   | "internal_error";
 
 export declare class OidcError extends Error {
@@ -99,12 +126,25 @@ export declare class OidcError extends Error {
   readonly errorDescription?: string;
 }
 
+/**
+ * Why a `loggedOut` event came: `"user"`: `logout()` in this tab; `"otherTab"`: a logout in
+ * another tab; `"idle"`: the idle logout (`idleTimeoutMs`); `"provider"`: the user logged out at
+ * the provider (noticed by session checks or a front-channel logout).
+ */
+export type LogoutReason = "user" | "otherTab" | "idle" | "provider";
+
 export type OidcEvent =
   | { type: "tokensChanged" }
-  /** `reason`: `"user"` (`logout()` in this tab) or `"otherTab"` (a logout in another tab). */
-  | { type: "loggedOut"; reason: "user" | "otherTab" }
+  | { type: "loggedOut"; reason: LogoutReason }
   | { type: "sessionExpired"; error?: OidcError }
-  | { type: "error"; error: OidcError };
+  | { type: "error"; error: OidcError }
+  /**
+   * The idle logout comes in `msLeft` ms (`idleWarningMs` before it), in every tab; activity in
+   * any tab cancels it (`idleWarningCancelled`).
+   */
+  | { type: "idleWarning"; msLeft: number }
+  /** Activity in some tab cancelled the idle warning: no idle logout now. */
+  | { type: "idleWarningCancelled" };
 
 export interface LoginOptions {
   /** Where the user lands after the callback; same-origin only. */
@@ -130,6 +170,14 @@ export interface Oidc {
    */
   readonly restoredVia: RestoredVia;
   readonly claims: Readonly<Claims> | null;
+  /**
+   * With `popup: true`: the provider opens in a popup and the page stays. Resolves once the user
+   * is logged in, in every tab (`isLoggedIn` and `claims` are up to date, `tokensChanged` was
+   * emitted). Call it from a click handler, or the browser may block the popup. Rejects with
+   * `popup_blocked` (the browser refused to open it; at once), `login_cancelled` (the user closed
+   * it), or the error of the login itself.
+   */
+  login(options: LoginOptions & { popup: true }): Promise<void>;
   /** Full-page redirect to the provider. `redirectTo` must be same-origin. */
   login(options?: LoginOptions): Promise<never>;
   /** Fresh tokens: renews first when the access token expires soon. */
@@ -140,6 +188,12 @@ export interface Oidc {
   getUserInfo(): Promise<Record<string, unknown> & { sub: string }>;
   /** Forgets the tokens, then RP-initiated logout at the provider. */
   logout(options?: LogoutOptions): Promise<never>;
+  /**
+   * Counts as user activity for the idle logout (`idleTimeoutMs`), as pointer, keys, scroll and
+   * focus in any tab do: for activity the page cannot see (a video playing, a long upload).
+   * Cancels an idle warning under way.
+   */
+  reportActivity(): void;
   /**
    * `fetch` with the access token: `Authorization: DPoP <token>` and a fresh `DPoP` proof (with
    * `dpop: true`), else `Authorization: Bearer <token>`. Renews first when the renewal is due;

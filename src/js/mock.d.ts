@@ -1,6 +1,5 @@
 // pixy-oidc/mock: an in-memory Oidc for app tests and demos. It never loads the wasm.
-import type { Claims, LoginOptions, LogoutOptions, Oidc, OidcErrorCode, Tokens } from "./index.js";
-
+import type { Claims, LoginOptions, LogoutOptions, LogoutReason, Oidc, OidcErrorCode, Tokens } from "./index.js";
 
 /** Claims for the mock: `sub` and whatever else the app reads. */
 export type MockClaims = Partial<Claims> & { sub: string };
@@ -24,8 +23,14 @@ export interface MockOidcOptions {
   dpop?: boolean;
   /** Lifetime of the fake access tokens. Default 3600. */
   accessTokenLifetimeSeconds?: number;
-  /** Called by login() with its options, before the state flips. */
-  onLogin?(options: LoginOptions): void;
+  /**
+   * What `login({ popup: true })` does: unset (default), logs in and resolves; `"blocked"`
+   * rejects at once with `popup_blocked`; `"cancelled"` rejects with `login_cancelled` (the user
+   * closed the popup). Either way nobody is logged in after a rejection.
+   */
+  popup?: "blocked" | "cancelled";
+  /** Called by login() with its options (`popup: true` included), before the state flips. */
+  onLogin?(options: LoginOptions & { popup?: true }): void;
   /** Called by logout() with its options, before the state flips. */
   onLogout?(options: LogoutOptions): void;
 }
@@ -37,7 +42,10 @@ export interface MockOidcOptions {
  * logged out. fetch() calls the global fetch with `Authorization: Bearer <fake token>` (`DPoP`
  * and a fake proof with `dpop: true`). createDPoPProof() returns a fake proof: unsigned
  * (`alg: "none"`, `pixy_mock: true` in its header), accepted by no server; without `dpop: true`
- * it rejects with `invalid_config`.
+ * it rejects with `invalid_config`. `login({ popup: true })` logs in and resolves (see the
+ * `popup` option). reportActivity() counts its calls and cancels an idle warning under way. The
+ * mock has no timers: idle warnings and logouts the app did not ask for come from the test
+ * controls below.
  */
 export interface MockOidc extends Oidc {
   /** Logs in as if a login had just completed, optionally as another user; emits `tokensChanged`. */
@@ -46,6 +54,16 @@ export interface MockOidc extends Oidc {
   expireSession(): void;
   /** Emits an `error` event: a MockOidcError with this code (default `network_error`), or the given error. */
   emitError(errorOrCode?: OidcErrorCode | Error): void;
+  /** How many times reportActivity() was called. */
+  readonly activityReports: number;
+  /** Emits `idleWarning` with `msLeft` (default 60000). */
+  simulateIdleWarning(msLeft?: number): void;
+  /** Emits `idleWarningCancelled`, as after activity in some tab. */
+  simulateIdleWarningCancelled(): void;
+  /** Logs out (tokens forgotten) and emits `loggedOut` with this reason (default `"user"`); never navigates. */
+  simulateLogout(reason?: LogoutReason): void;
+  /** `simulateLogout("provider")`: the user logged out at the provider. */
+  simulateProviderLogout(): void;
 }
 
 /** The mock throws and emits the core's own `OidcError` (this is the same class). */

@@ -1,6 +1,7 @@
 // pixy-oidc/mock: an in-memory stand-in for an `Oidc` instance, for app tests and demos that run
 // without a provider. It has the same members as the real thing; login() and logout() flip the
-// state at once and emit the events a real login or logout would. It never loads the wasm: it
+// state at once and emit the events a real login or logout would. It has no timers: idle warnings
+// and logouts that do not come from the app happen when a test says so (simulate...). It never loads the wasm: it
 // imports only the core's wasm-free error class, so `err instanceof OidcError` holds.
 import { OidcError } from "./errors.js";
 
@@ -28,6 +29,8 @@ function fakeJwt(claims) {
 }
 
 const never = () => new Promise(() => {});
+
+const LOGOUT_REASONS = ["user", "otherTab", "idle", "provider"];
 
 /** `url` as a DPoP `htu`: absolute (against the page, when there is one), without query or fragment. */
 function htu(url) {
@@ -68,7 +71,12 @@ export function createMockOidc(options = {}) {
   let claims = null;
   let tokens = null;
   let issued = 0;
+  let activityReports = 0;
+  let idleWarning = false;
   const listeners = new Set();
+  if (options.popup != null && options.popup !== "blocked" && options.popup !== "cancelled") {
+    throw new TypeError('createMockOidc({ popup }): "blocked", "cancelled", or leave it out');
+  }
 
   /** The given claims, completed with the registered ones an ID token always has. */
   function completeClaims(given) {
@@ -118,6 +126,7 @@ export function createMockOidc(options = {}) {
 
   function signOut(event) {
     const was = isLoggedIn;
+    idleWarning = false;
     isLoggedIn = false;
     claims = null;
     tokens = null;
@@ -160,9 +169,28 @@ export function createMockOidc(options = {}) {
     get claims() {
       return claims;
     },
-    /** Logs in at once (no redirect), emits `tokensChanged`, and never settles, like a redirect. */
+    /**
+     * Logs in at once (no redirect), emits `tokensChanged`, and never settles, like a redirect.
+     * With `popup: true`: the same, but resolves (no navigation); with the mock's option `popup`
+     * set, rejects instead, at once with `popup_blocked` or after a moment with `login_cancelled`,
+     * nobody logged in.
+     */
     login(loginOptions = {}) {
       options.onLogin?.(loginOptions);
+      if (loginOptions?.popup === true) {
+        if (options.popup === "blocked") {
+          return Promise.reject(
+            new OidcError("popup_blocked", "The browser refused to open the login popup (mock: popup \"blocked\")."),
+          );
+        }
+        if (options.popup === "cancelled") {
+          return new Promise((_, reject) =>
+            setTimeout(() => reject(new OidcError("login_cancelled", "The login popup was closed (mock: popup \"cancelled\").")), 0),
+          );
+        }
+        if (!isLoggedIn) signIn();
+        return Promise.resolve();
+      }
       if (!isLoggedIn) signIn();
       return never();
     },
@@ -224,12 +252,50 @@ export function createMockOidc(options = {}) {
       };
     },
 
+    /** Counts the call (`activityReports`); cancels an idle warning under way (`idleWarningCancelled`). */
+    reportActivity() {
+      activityReports += 1;
+      if (idleWarning) {
+        idleWarning = false;
+        emit({ type: "idleWarningCancelled" });
+      }
+    },
+
     /** Forgets the listeners. */
     close() {
       listeners.clear();
     },
 
     // Test controls, beyond the Oidc interface.
+    /** How often reportActivity() was called. */
+    get activityReports() {
+      return activityReports;
+    },
+    /** Emits `idleWarning` with `msLeft` (default 60000), as the real one does before an idle logout. */
+    simulateIdleWarning(msLeft = 60_000) {
+      if (typeof msLeft !== "number" || !(msLeft >= 0)) throw new TypeError("simulateIdleWarning(msLeft): a number of ms >= 0");
+      idleWarning = true;
+      emit({ type: "idleWarning", msLeft });
+    },
+    /** Emits `idleWarningCancelled`, as when there was activity in some tab. */
+    simulateIdleWarningCancelled() {
+      idleWarning = false;
+      emit({ type: "idleWarningCancelled" });
+    },
+    /**
+     * Logs out without logout(): tokens forgotten, `loggedOut` emitted with `reason` ("user",
+     * "otherTab", "idle" or "provider"; default "user"). Never navigates.
+     */
+    simulateLogout(reason = "user") {
+      if (!LOGOUT_REASONS.includes(reason)) {
+        throw new TypeError(`simulateLogout(reason): one of ${LOGOUT_REASONS.map((r) => `"${r}"`).join(", ")}`);
+      }
+      signOut({ type: "loggedOut", reason });
+    },
+    /** The user logged out at the provider: simulateLogout("provider"). */
+    simulateProviderLogout() {
+      signOut({ type: "loggedOut", reason: "provider" });
+    },
     /** Logs in as if a login had just completed (optionally as someone else). */
     simulateLogin(newClaims) {
       signIn(newClaims);

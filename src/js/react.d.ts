@@ -1,8 +1,7 @@
 // pixy-oidc/react: React bindings. Peer dependency: react >= 18.
 import type { ComponentType, ReactNode } from "react";
-import type { Claims, Oidc, OidcConfig, OidcError, Tokens } from "./index.js";
+import type { Claims, LoginOptions, LogoutReason, Oidc, OidcConfig, OidcError, Tokens } from "./index.js";
 
-type LoginOptions = NonNullable<Parameters<Oidc["login"]>[0]>;
 type LogoutOptions = NonNullable<Parameters<Oidc["logout"]>[0]>;
 
 export type OidcProviderProps = {
@@ -41,7 +40,24 @@ export interface OidcState {
   error: OidcError | null;
   /** True after a `sessionExpired` event, until the next login or logout. */
   sessionExpired: boolean;
+  /**
+   * During an idle warning, the ms left before the idle logout, updated about once a second
+   * (`Math.ceil(idleMsLeft / 1000)` counts the seconds down); `null` when no warning is under
+   * way (after `idleWarningCancelled`, a logout, or an ended session).
+   */
+  idleMsLeft: number | null;
+  /** The reason of the last `loggedOut` event; `null` again after a login. */
+  logoutReason: LogoutReason | null;
+  /** With `popup: true`, a login in a popup (see Oidc.login); otherwise a full-page redirect. */
+  login(options: LoginOptions & { popup: true }): Promise<void>;
   login(options?: LoginOptions): Promise<never>;
+  /**
+   * `login({ ...options, popup: true })`: resolves once logged in; rejects with `popup_blocked`,
+   * `login_cancelled` or the login's error. Call it from a click handler.
+   */
+  loginWithPopup(options?: LoginOptions): Promise<void>;
+  /** Oidc.reportActivity: counts as user activity for the idle logout. */
+  reportActivity(): void;
   logout(options?: LogoutOptions): Promise<never>;
   getTokens(): Promise<Tokens>;
   renewTokens(): Promise<Tokens>;
@@ -56,7 +72,11 @@ export interface OidcState {
 export declare function useOidc(): OidcState;
 
 export interface RequireLoginProps {
-  /** Rendered while nobody is logged in (a login is under way). */
+  /**
+   * Rendered while nobody is logged in: a login is under way, or, after a logout the user asked
+   * for, an idle logout or a logout at the provider, until the user logs in (useOidc().logoutReason
+   * says which; offer a login button there).
+   */
   fallback?: ReactNode;
   /** Passed to login(); `redirectTo` defaults to the current URL. */
   loginOptions?: LoginOptions;
@@ -65,7 +85,8 @@ export interface RequireLoginProps {
 
 /**
  * Renders its children for a logged-in user; otherwise starts one login (back to the current
- * URL), except after a logout the user asked for, which is leaving the page.
+ * URL), except after a logout the user asked for (which is leaving the page), an idle logout or
+ * a logout at the provider: then it renders `fallback` until the user logs in.
  */
 export declare function RequireLogin(props: RequireLoginProps): ReactNode;
 

@@ -7,7 +7,10 @@
 //
 // A logout the user asked for drops the tokens before the page leaves for the provider's
 // end-session endpoint. <RequireLogin> then sees nobody logged in; it must not start a login,
-// whose navigation would cancel the logout's (and the user would be back, logged in).
+// whose navigation would cancel the logout's (and the user would be back, logged in). After an
+// idle logout or a logout at the provider it starts none either: the user is shown the app's
+// logged-out page (its `fallback`, which can read `logoutReason`), not sent to the provider's
+// login page at once; a login button (login or loginWithPopup) lifts this.
 import {
   createContext,
   createElement,
@@ -45,11 +48,14 @@ function obtain(config) {
 /** Instances with a login under way (a real login leaves the page; the mock flips at once). */
 let loginsInFlight = new WeakSet();
 /**
- * Instances logged out by the user (through useOidc().logout, or a `loggedOut` event with
- * `reason: "user"`): a real logout is leaving the page for the provider, and no <RequireLogin>
- * may start a login until somebody logs in again (or the logout fails).
+ * Instances for which no <RequireLogin> may start a login until somebody logs in again: logged
+ * out by the user (through useOidc().logout, or a `loggedOut` event with `reason: "user"`; a real
+ * logout is leaving the page for the provider, unless it fails), for being idle, or at the
+ * provider (`reason: "idle"` or `"provider"`).
  */
 let userLoggedOut = new WeakSet();
+/** `loggedOut` reasons after which <RequireLogin> waits for the user to log in. */
+const NO_AUTO_LOGIN = new Set(["user", "idle", "provider"]);
 // Back from the provider's page into a page restored from the back/forward cache: that login
 // or logout is over, and the next protected route or login button must be able to start another.
 if (typeof addEventListener === "function") {
@@ -95,19 +101,74 @@ function storeFor(oidc) {
     // failed fetch would be.
     fetch: (input, init) => attempt(() => oidc.fetch(input, init)),
     createDPoPProof: (options) => attempt(() => oidc.createDPoPProof(options)),
+    // Called synchronously, in the click handler, so that the browser lets the popup open.
+    loginWithPopup: (options) => attempt(() => oidc.login({ ...options, popup: true })),
+    reportActivity: () => {
+      oidc.reportActivity?.();
+    },
   };
-  const snap = (error, sessionExpired) =>
-    Object.freeze({ ...actions, isLoggedIn: oidc.isLoggedIn, claims: oidc.claims ?? null, error, sessionExpired });
-  let snapshot = snap(null, false);
+  const state = { error: null, sessionExpired: false, idleMsLeft: null, logoutReason: null };
+  const snap = () => Object.freeze({ ...actions, isLoggedIn: oidc.isLoggedIn, claims: oidc.claims ?? null, ...state });
+  let snapshot = snap();
+  const publish = () => {
+    snapshot = snap();
+    for (const listener of [...listeners]) listener();
+  };
+
+  // The idle warning's countdown: `idleMsLeft` is updated when the whole seconds left change, so
+  // that `Math.ceil(idleMsLeft / 1000)` counts down one by one. It stops at 0.
+  let deadline = 0;
+  let timer = null;
+  const stopCountdown = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    state.idleMsLeft = null;
+  };
+  const tick = () => {
+    const left = Math.max(0, deadline - Date.now());
+    state.idleMsLeft = left;
+    timer = left > 0 ? setTimeout(onTick, left % 1000 || 1000) : null;
+  };
+  const onTick = () => {
+    tick();
+    publish();
+  };
+
   // One subscription per instance for the page's lifetime: instances are long-lived singletons.
   oidc.subscribe((event) => {
     loginsInFlight.delete(oidc);
-    if (event.type === "tokensChanged") userLoggedOut.delete(oidc);
-    else if (event.type === "loggedOut" && event.reason === "user") userLoggedOut.add(oidc);
-    const error = event.type === "error" ? event.error ?? null : event.type === "tokensChanged" ? null : snapshot.error;
-    const expired = event.type === "sessionExpired" || (snapshot.sessionExpired && event.type === "error");
-    snapshot = snap(error, expired);
-    for (const listener of [...listeners]) listener();
+    switch (event.type) {
+      case "idleWarning":
+        if (timer !== null) clearTimeout(timer);
+        deadline = Date.now() + Math.max(0, Number(event.msLeft) || 0);
+        tick();
+        break;
+      case "idleWarningCancelled":
+        stopCountdown();
+        break;
+      case "tokensChanged":
+        userLoggedOut.delete(oidc);
+        state.error = null;
+        state.sessionExpired = false;
+        if (oidc.isLoggedIn) state.logoutReason = null;
+        break;
+      case "loggedOut":
+        if (NO_AUTO_LOGIN.has(event.reason)) userLoggedOut.add(oidc);
+        state.logoutReason = event.reason ?? (userLoggedOut.has(oidc) ? "user" : null);
+        state.sessionExpired = false;
+        stopCountdown();
+        break;
+      case "sessionExpired":
+        state.sessionExpired = true;
+        stopCountdown();
+        break;
+      case "error":
+        state.error = event.error ?? null;
+        break;
+      default:
+        state.sessionExpired = false;
+    }
+    publish();
   });
   store = {
     subscribe(listener) {
@@ -116,7 +177,7 @@ function storeFor(oidc) {
     },
     getSnapshot() {
       // Events carry every change; this only guards against a change made without one.
-      if (snapshot.isLoggedIn !== oidc.isLoggedIn) snapshot = snap(snapshot.error, snapshot.sessionExpired);
+      if (snapshot.isLoggedIn !== oidc.isLoggedIn) snapshot = snap();
       return snapshot;
     },
   };
@@ -180,9 +241,9 @@ export function OidcProvider({ config, oidc, fallback = null, errorFallback, chi
 }
 
 /**
- * The state of the nearest <OidcProvider>'s instance; re-renders on `tokensChanged`,
- * `loggedOut`, `sessionExpired` and `error`. The returned object is immutable and its functions
- * keep their identity, so they are safe in dependency arrays.
+ * The state of the nearest <OidcProvider>'s instance; re-renders on every event, and about once
+ * a second during an idle warning (`idleMsLeft`). The returned object is immutable and its
+ * functions keep their identity, so they are safe in dependency arrays.
  */
 export function useOidc() {
   const oidc = useContext(OidcContext);
@@ -198,7 +259,8 @@ function currentPath() {
 /**
  * Renders `children` only for a logged-in user. Otherwise renders `fallback` and starts one
  * login (back to the current URL unless `loginOptions.redirectTo` says otherwise), except after
- * a logout the user asked for: that logout is leaving the page, and a login would cancel it.
+ * a logout the user asked for (that logout is leaving the page, and a login would cancel it),
+ * an idle logout or a logout at the provider: then `fallback` stays until the user logs in.
  */
 export function RequireLogin({ children, fallback = null, loginOptions }) {
   const { oidc, isLoggedIn } = useOidc();

@@ -1,8 +1,7 @@
 // pixy-oidc/vue: Vue 3 bindings. Peer dependency: vue >= 3.3.
 import type { App, ComputedRef, InjectionKey } from "vue";
-import type { Claims, Oidc, OidcConfig, OidcError, Tokens } from "./index.js";
+import type { Claims, LoginOptions, LogoutReason, Oidc, OidcConfig, OidcError, Tokens } from "./index.js";
 
-type LoginOptions = NonNullable<Parameters<Oidc["login"]>[0]>;
 type LogoutOptions = NonNullable<Parameters<Oidc["logout"]>[0]>;
 
 /** The plugin's state: read-only refs that follow the Oidc events, and the Oidc functions. */
@@ -27,8 +26,27 @@ export interface OidcState {
   readonly error: ComputedRef<OidcError | null>;
   /** True after a `sessionExpired` event, until the next login or logout. */
   readonly sessionExpired: ComputedRef<boolean>;
-  /** The functions wait for `ready` (retrying a failed start first). */
+  /**
+   * During an idle warning, the ms left before the idle logout, updated about once a second
+   * (`Math.ceil(idleMsLeft / 1000)` counts the seconds down); `null` when no warning is under
+   * way (after `idleWarningCancelled`, a logout, or an ended session).
+   */
+  readonly idleMsLeft: ComputedRef<number | null>;
+  /** The reason of the last `loggedOut` event; `null` again after a login. */
+  readonly logoutReason: ComputedRef<LogoutReason | null>;
+  /**
+   * The functions wait for `ready` (retrying a failed start first); once it is there, they call
+   * the instance at once. With `popup: true`, a login in a popup (see Oidc.login).
+   */
+  login(options: LoginOptions & { popup: true }): Promise<void>;
   login(options?: LoginOptions): Promise<never>;
+  /**
+   * `login({ ...options, popup: true })`: resolves once logged in; rejects with `popup_blocked`,
+   * `login_cancelled` or the login's error. Call it from a click handler.
+   */
+  loginWithPopup(options?: LoginOptions): Promise<void>;
+  /** Oidc.reportActivity: counts as user activity for the idle logout (nothing before `ready`). */
+  reportActivity(): void;
   logout(options?: LogoutOptions): Promise<never>;
   getTokens(): Promise<Tokens>;
   renewTokens(): Promise<Tokens>;
@@ -67,7 +85,11 @@ export interface LoginGuardOptions {
   loginOptions?: Omit<LoginOptions, "redirectTo">;
 }
 
-/** `router.beforeEach(createLoginGuard(plugin))`: protected routes need a logged-in user. */
+/**
+ * `router.beforeEach(createLoginGuard(plugin))`: protected routes need a logged-in user. After a
+ * logout the user asked for, an idle logout or a logout at the provider, protected routes are
+ * refused without starting a login, until the user logs in (`login`, `loginWithPopup`).
+ */
 export declare function createLoginGuard(
   plugin: { readonly ready: Promise<Oidc>; retry?(): Promise<Oidc> },
   options?: LoginGuardOptions,

@@ -6,7 +6,9 @@
 // still start and show `error`).
 //
 // A logout the user asked for drops the tokens before the page leaves for the provider; until
-// it has left, the guard starts no login (its navigation would cancel the logout's).
+// it has left, the guard starts no login (its navigation would cancel the logout's). After an
+// idle logout or a logout at the provider it starts none either, until the user logs in: the
+// user stays on the app's pages (which can read `logoutReason`), not sent to the provider at once.
 import { computed, inject, ref, shallowRef } from "vue";
 import { createOidc } from "./index.js";
 
@@ -19,10 +21,13 @@ const isOidc = (x) =>
 /** Instances with a login under way (a real login leaves the page; the mock flips at once). */
 let loginsInFlight = new WeakSet();
 /**
- * Instances logged out by the user (plugin.logout, or a `loggedOut` event with `reason: "user"`):
- * no guard starts a login for them until somebody logs in again or the logout fails.
+ * Instances logged out by the user (plugin.logout, or a `loggedOut` event with `reason: "user"`),
+ * for being idle or at the provider (`reason: "idle"` or `"provider"`): no guard starts a login
+ * for them until somebody logs in again or the logout fails.
  */
 let userLoggedOut = new WeakSet();
+/** `loggedOut` reasons after which the guard waits for the user to log in. */
+const NO_AUTO_LOGIN = new Set(["user", "idle", "provider"]);
 // Back from the provider's page into a page restored from the back/forward cache: that login
 // or logout is over, and the next protected route or login button must be able to start another.
 if (typeof addEventListener === "function") {
@@ -32,6 +37,15 @@ if (typeof addEventListener === "function") {
       userLoggedOut = new WeakSet();
     }
   });
+}
+
+/** Calls a function that returns a promise; a synchronous throw becomes a rejection. */
+function attempt(f) {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 function startLogin(oidc, options) {
@@ -63,6 +77,23 @@ export function createOidcPlugin(source) {
   const claims = shallowRef(null);
   const error = shallowRef(null);
   const sessionExpired = ref(false);
+  const idleMsLeft = ref(null);
+  const logoutReason = ref(null);
+
+  // The idle warning's countdown: `idleMsLeft` changes when the whole seconds left do, so that
+  // `Math.ceil(idleMsLeft / 1000)` counts down one by one. It stops at 0.
+  let deadline = 0;
+  let timer = null;
+  function stopCountdown() {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    idleMsLeft.value = null;
+  }
+  function tick() {
+    const left = Math.max(0, deadline - Date.now());
+    idleMsLeft.value = left;
+    timer = left > 0 ? setTimeout(tick, left % 1000 || 1000) : null;
+  }
 
   function attach(oidc) {
     const sync = () => {
@@ -72,11 +103,33 @@ export function createOidcPlugin(source) {
     sync();
     oidc.subscribe((event) => {
       loginsInFlight.delete(oidc);
-      if (event.type === "tokensChanged") userLoggedOut.delete(oidc);
-      else if (event.type === "loggedOut" && event.reason === "user") userLoggedOut.add(oidc);
       sync();
-      if (event.type === "error") error.value = event.error ?? null;
-      else if (event.type === "tokensChanged") error.value = null;
+      switch (event.type) {
+        case "idleWarning":
+          if (timer !== null) clearTimeout(timer);
+          deadline = Date.now() + Math.max(0, Number(event.msLeft) || 0);
+          tick();
+          return;
+        case "idleWarningCancelled":
+          stopCountdown();
+          return;
+        case "tokensChanged":
+          userLoggedOut.delete(oidc);
+          error.value = null;
+          if (oidc.isLoggedIn) logoutReason.value = null;
+          break;
+        case "loggedOut":
+          if (NO_AUTO_LOGIN.has(event.reason)) userLoggedOut.add(oidc);
+          logoutReason.value = event.reason ?? (userLoggedOut.has(oidc) ? "user" : null);
+          stopCountdown();
+          break;
+        case "sessionExpired":
+          stopCountdown();
+          break;
+        case "error":
+          error.value = event.error ?? null;
+          break;
+      }
       if (event.type === "sessionExpired") sessionExpired.value = true;
       else if (event.type !== "error") sessionExpired.value = false;
     });
@@ -122,7 +175,14 @@ export function createOidcPlugin(source) {
     return ready;
   }
 
-  const withOidc = (f) => async (...args) => f(await retry(), ...args);
+  // Once the instance is there, the call is made at once, not a microtask later: a popup login
+  // must start in the click handler, or the browser may block the popup.
+  const withOidc =
+    (f) =>
+    (...args) => {
+      const o = instance.value;
+      return o ? attempt(() => f(o, ...args)) : retry().then((r) => f(r, ...args));
+    };
   const state = {
     get ready() {
       return ready;
@@ -134,7 +194,14 @@ export function createOidcPlugin(source) {
     claims: computed(() => claims.value),
     error: computed(() => error.value),
     sessionExpired: computed(() => sessionExpired.value),
+    idleMsLeft: computed(() => idleMsLeft.value),
+    logoutReason: computed(() => logoutReason.value),
     login: withOidc((o, options) => o.login(options)),
+    loginWithPopup: withOidc((o, options) => o.login({ ...options, popup: true })),
+    /** Counts as user activity for the idle logout; nothing before the instance is ready. */
+    reportActivity() {
+      instance.value?.reportActivity?.();
+    },
     logout: withOidc((o, options) => {
       userLoggedOut.add(o);
       let result;
@@ -178,7 +245,8 @@ export function useOidc() {
  * nobody is logged in, start a login that comes back to the route. Pass `router` when the history
  * has a base, so the return URL includes it. After a failed start (a denied login, say), a
  * protected route starts createOidc again, then the login. While a logout the user asked for is
- * leaving the page, protected routes are refused without a login.
+ * leaving the page, and after an idle logout or a logout at the provider until the user logs in
+ * again, protected routes are refused without a login.
  */
 export function createLoginGuard(plugin, options = {}) {
   const isProtected =

@@ -162,6 +162,42 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
       assert.equal(r.noDPoP, "invalid_config");
     });
 
+    test("idle warning: idleMsLeft counts down once a second, activity clears it; logoutReason; <RequireLogin> waits after idle/provider logouts", async () => {
+      const r = await fx.run("idleCountdownAndLogoutReasons");
+      assert.deepEqual(
+        r.countdown.map((c) => c.shown),
+        ["3", "2", "1", "0"],
+        `the countdown as seen: ${JSON.stringify(r.countdown)}`,
+      );
+      const [, two, one, zero] = r.countdown.map((c) => c.atMs);
+      assert.ok(two >= 150 && two < 700, `2 s left shown at ${two} ms (2.2 s warning)`);
+      assert.ok(one - two >= 900 && one - two < 1_400, `one second between 2 and 1 (${one - two} ms)`);
+      assert.ok(zero - one >= 900 && zero - one < 1_400, `one second between 1 and 0 (${zero - one} ms)`);
+      assert.equal(r.afterZero, "0", "stops at 0 (the logout is the core's to do)");
+      assert.ok(r.countdownRenders <= 16, `re-renders once per tick, not more (${r.countdownRenders} under StrictMode)`);
+
+      assert.equal(r.warned, "60");
+      assert.deepEqual(r.afterStay, { idle: null, secret: "secret", activityReports: 1 }, "reportActivity cancels the warning");
+      assert.equal(r.warnedAgain, "30");
+      assert.equal(r.afterCancelled, null, "idleWarningCancelled clears the countdown");
+
+      assert.deepEqual(r.afterIdle, { idle: null, reason: "idle", fallback: "logged out", logins: 0 }, "no login after an idle logout");
+      assert.deepEqual(r.afterLogin, { reason: "", logins: [true] }, "a login clears logoutReason");
+      assert.deepEqual(r.afterProvider, { reason: "provider", fallback: "logged out", logins: 1 }, "no login after a provider logout");
+      assert.deepEqual(r.afterOtherTab, { reason: "", logins: 3, lastRedirectTo: "/dashboard" }, "another tab's logout: a login as before");
+    });
+
+    test("loginWithPopup and login({ popup: true }) resolve once logged in; popup_blocked and login_cancelled reach the caller", async () => {
+      const r = await fx.run("popupLoginThroughUseOidc");
+      assert.deepEqual(r.ok, { message: "resolved", status: "in:pop" });
+      assert.deepEqual(r.options, [{ extraAuthParams: { prompt: "login" }, popup: true }]);
+      assert.deepEqual(r.passthrough, { message: "resolved", status: "in:pass" });
+      assert.deepEqual(r.blocked, { message: "popup_blocked", status: "out" });
+      assert.deepEqual(r.cancelled, { message: "login_cancelled", status: "out" });
+      assert.equal(r.calledAtOnce, 1, "the instance's login is called synchronously, in the click");
+      assert.deepEqual(r.callOptions, [{ popup: true }]);
+    });
+
     test("useOidc outside <OidcProvider> says so", async () => {
       const r = await fx.run("useOidcOutsideProvider");
       assert.match(r.message, /inside <OidcProvider>/);
@@ -244,6 +280,39 @@ describe("bindings in Chromium", { timeout: 120_000 }, () => {
       assert.equal(r.same, true, "useOidc() and the plugin carry the same functions");
       assert.equal(r.noDPoP, "invalid_config");
       assert.equal(r.loggedOut, "not_logged_in");
+    });
+
+    test("idle warning: idleMsLeft counts down once a second, activity clears it; logoutReason; the guard waits after idle/provider logouts", async () => {
+      const r = await fx.run("idleCountdownAndLogoutReasons");
+      assert.deepEqual(
+        r.countdown.map((c) => c.shown),
+        ["3", "2", "1", "0"],
+        `the countdown as seen: ${JSON.stringify(r.countdown)}`,
+      );
+      const [, two, one, zero] = r.countdown.map((c) => c.atMs);
+      assert.ok(two >= 150 && two < 700, `2 s left shown at ${two} ms (2.2 s warning)`);
+      assert.ok(one - two >= 900 && one - two < 1_400, `one second between 2 and 1 (${one - two} ms)`);
+      assert.ok(zero - one >= 900 && zero - one < 1_400, `one second between 1 and 0 (${zero - one} ms)`);
+      assert.equal(r.afterZero, "0");
+      assert.equal(r.warned, "60");
+      assert.deepEqual(r.afterStay, { idle: null, activityReports: 1 }, "reportActivity cancels the warning");
+      assert.equal(r.warnedAgain, "30");
+      assert.equal(r.afterCancelled, null, "idleWarningCancelled clears the countdown");
+      assert.deepEqual(r.afterIdle, { idle: null, reason: "idle", route: "/", logins: 0 }, "no login after an idle logout");
+      assert.deepEqual(r.afterLogin, { reason: "", route: "/area", popup: [true] }, "a login clears logoutReason");
+      assert.deepEqual(r.afterProvider, { reason: "provider", route: "/", logins: 1 }, "no login after a provider logout");
+    });
+
+    test("loginWithPopup and login({ popup: true }) resolve once logged in; popup_blocked and login_cancelled reach the caller", async () => {
+      const r = await fx.run("popupLoginThroughPlugin");
+      assert.deepEqual(r.ok, { message: "resolved", status: "in:pop" });
+      assert.deepEqual(r.options, [{ extraAuthParams: { prompt: "login" }, popup: true }]);
+      assert.deepEqual(r.passthrough, { message: "resolved", status: "in:pass" });
+      assert.deepEqual(r.blocked, { message: "popup_blocked", status: "out" });
+      assert.deepEqual(r.cancelled, { message: "login_cancelled", status: "out" });
+      assert.deepEqual({ beforeReady: r.beforeReady, afterReady: r.afterReady }, { beforeReady: 0, afterReady: 1 }, "before ready, it waits");
+      assert.equal(r.calledAtOnce, 1, "once ready, the instance's login is called synchronously, in the click");
+      assert.deepEqual(r.callOptions, [{ popup: true }, { popup: true }]);
     });
 
     test("useOidc without the plugin says so", async () => {

@@ -22,6 +22,7 @@ test("has every member of Oidc (docs/API.md)", () => {
     "getUserInfo",
     "fetch",
     "createDPoPProof",
+    "reportActivity",
     "subscribe",
     "close",
   ]) {
@@ -117,6 +118,111 @@ test("test controls: simulateLogin, expireSession, emitError", () => {
   );
   assert.equal(seen[2].error.code, "network_error");
   assert.equal(seen[2].error.name, "OidcError");
+});
+
+test("login({ popup: true }) logs in, emits tokensChanged, then resolves (no navigation)", async () => {
+  const logins = [];
+  const oidc = createMockOidc({ claims: { sub: "pat" }, onLogin: (o) => logins.push(o) });
+  const seen = [];
+  oidc.subscribe((e) => seen.push([e.type, oidc.isLoggedIn]));
+  const p = oidc.login({ popup: true, extraAuthParams: { prompt: "login" } });
+  assert.deepEqual(seen, [["tokensChanged", true]], "logged in, and told, before the promise settles");
+  assert.equal(await p, undefined);
+  assert.equal(oidc.claims.sub, "pat");
+  assert.deepEqual(logins, [{ popup: true, extraAuthParams: { prompt: "login" } }]);
+  assert.match((await oidc.getTokens()).accessToken, /^mock-access-token-/);
+});
+
+test("createMockOidc({ popup }): a blocked popup rejects at once, a closed one rejects; nobody logged in", async () => {
+  const blocked = createMockOidc({ popup: "blocked" });
+  const seen = [];
+  blocked.subscribe((e) => seen.push(e.type));
+  const p = blocked.login({ popup: true });
+  assert.equal(await settles(p, 0), true, "rejects at once, as when window.open is refused");
+  await assert.rejects(p, (e) => {
+    assert.ok(e instanceof OidcError);
+    assert.equal(e.code, "popup_blocked");
+    return true;
+  });
+  assert.equal(blocked.isLoggedIn, false);
+  assert.deepEqual(seen, []);
+
+  const cancelled = createMockOidc({ popup: "cancelled" });
+  await assert.rejects(cancelled.login({ popup: true }), { name: "OidcError", code: "login_cancelled" });
+  assert.equal(cancelled.isLoggedIn, false);
+  await assert.rejects(cancelled.getTokens(), { code: "not_logged_in" });
+
+  // The option is about popups: a redirect login still logs in (and never settles).
+  assert.equal(await settles(cancelled.login()), false);
+  assert.equal(cancelled.isLoggedIn, true);
+
+  assert.throws(() => createMockOidc({ popup: "sometimes" }), TypeError);
+});
+
+test("reportActivity() counts calls and cancels an idle warning under way", () => {
+  const oidc = createMockOidc({ isLoggedIn: true });
+  const seen = [];
+  oidc.subscribe((e) => seen.push(e));
+  assert.equal(oidc.activityReports, 0);
+  oidc.reportActivity();
+  assert.equal(oidc.activityReports, 1);
+  assert.deepEqual(seen, [], "no warning, nothing to cancel");
+  oidc.simulateIdleWarning(30_000);
+  oidc.reportActivity();
+  oidc.reportActivity();
+  assert.equal(oidc.activityReports, 3);
+  assert.deepEqual(seen, [{ type: "idleWarning", msLeft: 30_000 }, { type: "idleWarningCancelled" }]);
+  assert.equal(oidc.isLoggedIn, true);
+});
+
+test("test controls: simulateIdleWarning, simulateIdleWarningCancelled", () => {
+  const oidc = createMockOidc({ isLoggedIn: true });
+  const seen = [];
+  oidc.subscribe((e) => seen.push(e));
+  oidc.simulateIdleWarning();
+  oidc.simulateIdleWarningCancelled();
+  oidc.simulateIdleWarning(5_000);
+  assert.deepEqual(seen, [
+    { type: "idleWarning", msLeft: 60_000 },
+    { type: "idleWarningCancelled" },
+    { type: "idleWarning", msLeft: 5_000 },
+  ]);
+  assert.equal(oidc.isLoggedIn, true, "a warning logs nobody out");
+  assert.throws(() => oidc.simulateIdleWarning(-1), TypeError);
+});
+
+test("test controls: simulateLogout(reason) and simulateProviderLogout() log out with that reason", async () => {
+  for (const reason of ["user", "otherTab", "idle", "provider"]) {
+    const oidc = createMockOidc({ isLoggedIn: true });
+    const seen = [];
+    oidc.subscribe((e) => seen.push([e, oidc.isLoggedIn, oidc.claims]));
+    oidc.simulateLogout(reason);
+    assert.deepEqual(seen, [[{ type: "loggedOut", reason }, false, null]], reason);
+    await assert.rejects(oidc.getTokens(), { code: "not_logged_in" });
+  }
+  const oidc = createMockOidc({ isLoggedIn: true });
+  const seen = [];
+  oidc.subscribe((e) => seen.push(e));
+  oidc.simulateLogout();
+  oidc.simulateLogin();
+  oidc.simulateProviderLogout();
+  assert.deepEqual(seen, [
+    { type: "loggedOut", reason: "user" },
+    { type: "tokensChanged" },
+    { type: "loggedOut", reason: "provider" },
+  ]);
+  assert.equal(oidc.isLoggedIn, false);
+  assert.throws(() => oidc.simulateLogout("bored"), TypeError);
+});
+
+test("a logout ends an idle warning: activity after it cancels nothing", () => {
+  const oidc = createMockOidc({ isLoggedIn: true });
+  const seen = [];
+  oidc.subscribe((e) => seen.push(e.type));
+  oidc.simulateIdleWarning(1_000);
+  oidc.simulateLogout("idle");
+  oidc.reportActivity();
+  assert.deepEqual(seen, ["idleWarning", "loggedOut"]);
 });
 
 const decode = (jwt) => {

@@ -24,3 +24,22 @@ console.log(asOidc.isLoggedIn);
 createMockOidc({ claims: { name: "nobody" } });
 // @ts-expect-error unknown error codes are refused
 mock.emitError("no_such_code");
+
+// Popup login, activity and the idle / logout controls.
+const blocked: MockOidc = createMockOidc({ popup: "blocked" });
+createMockOidc({ popup: "cancelled", onLogin: (options) => console.log(options.popup === true) });
+export const popupLogin: Promise<void> = blocked.login({ popup: true });
+mock.reportActivity();
+export const reports: number = mock.activityReports;
+mock.simulateIdleWarning(30_000);
+mock.simulateIdleWarning();
+mock.simulateIdleWarningCancelled();
+mock.simulateLogout("idle");
+mock.simulateLogout();
+mock.simulateProviderLogout();
+// @ts-expect-error popup is "blocked" or "cancelled"
+createMockOidc({ popup: "open" });
+// @ts-expect-error the reasons are those of `loggedOut`
+mock.simulateLogout("bored");
+// @ts-expect-error activityReports is read-only
+mock.activityReports = 0;

@@ -28,6 +28,31 @@ function UserMenu(): ReactNode {
   );
 }
 
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+function IdleBanner(): ReactNode {
+  const { idleMsLeft, logoutReason, loginWithPopup, login, reportActivity } = useOidc();
+  const left: number | null = idleMsLeft;
+  const reason: "user" | "otherTab" | "idle" | "provider" | null = logoutReason;
+  const viaPopup = () => login({ popup: true });
+  const popupIsVoid: Equal<ReturnType<typeof viaPopup>, Promise<void>> = true;
+  const redirect = () => login({ redirectTo: "/" });
+  const redirectIsNever: Equal<ReturnType<typeof redirect>, Promise<never>> = true;
+  const withPopup = () => loginWithPopup({ extraAuthParams: { prompt: "login" } });
+  const loginWithPopupIsVoid: Equal<ReturnType<typeof withPopup>, Promise<void>> = true;
+  console.log(popupIsVoid, redirectIsNever, loginWithPopupIsVoid);
+  const onLogin = () => {
+    withPopup().catch((e: unknown) => console.log(e));
+  };
+  return (
+    <div>
+      {left !== null && <p>Logging out in {Math.ceil(left / 1000)} s</p>}
+      {reason === "idle" && <button onClick={onLogin}>Log in again</button>}
+      <video onTimeUpdate={() => reportActivity()} />
+    </div>
+  );
+}
+
 function Profile({ id }: { id: number }): ReactNode {
   return <p>{id}</p>;
 }
@@ -45,6 +70,7 @@ export const app = (
         <p>secret</p>
       </RequireLogin>
       <ProtectedProfile id={1} />
+      <IdleBanner />
     </OidcProvider>
   </StrictMode>
 );
@@ -61,3 +87,5 @@ export const neither = <OidcProvider fallback="x" />;
 export const both = <OidcProvider config={{ issuer: "i", clientId: "c" }} oidc={createMockOidc()} />;
 // @ts-expect-error the wrapped component's props are kept
 export const wrongProps = <ProtectedProfile id="one" />;
+// @ts-expect-error <RequireLogin> never opens a popup by itself
+export const popupRequire = <RequireLogin loginOptions={{ popup: true }}>x</RequireLogin>;

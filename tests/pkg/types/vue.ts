@@ -39,3 +39,35 @@ export async function start(): Promise<void> {
 
 // @ts-expect-error a config needs a clientId
 createOidcPlugin({ issuer: "https://idp.example.com" });
+
+// Idle countdown, logout reason, popup login, activity.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+export const IdleBanner = defineComponent({
+  setup() {
+    const { idleMsLeft, logoutReason, loginWithPopup, login, reportActivity } = useOidc();
+    const left: ComputedRef<number | null> = idleMsLeft;
+    const reason: ComputedRef<"user" | "otherTab" | "idle" | "provider" | null> = logoutReason;
+    const viaPopup = () => login({ popup: true });
+    const popupIsVoid: Equal<ReturnType<typeof viaPopup>, Promise<void>> = true;
+    const redirect = () => login();
+    const redirectIsNever: Equal<ReturnType<typeof redirect>, Promise<never>> = true;
+    console.log(popupIsVoid, redirectIsNever);
+    const onClick = async () => {
+      try {
+        const done: void = await loginWithPopup({ extraAuthParams: { prompt: "login" } });
+        console.log(done);
+      } catch (e) {
+        console.log(e);
+      }
+    };
+    return () =>
+      h("div", [
+        left.value !== null ? h("p", `Logging out in ${Math.ceil(left.value / 1000)} s`) : null,
+        reason.value === "idle" ? h("button", { onClick }, "Log in again") : null,
+        h("video", { onTimeupdate: () => reportActivity() }),
+      ]);
+  },
+});
+// @ts-expect-error the guard never opens a popup by itself
+createLoginGuard(plugin, { loginOptions: { popup: true } });
