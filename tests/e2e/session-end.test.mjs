@@ -140,20 +140,26 @@ e2e("login({ popup: true }) logs in without leaving the page, and every tab with
 });
 
 e2e("a popup opened without a click is blocked at once with popup_blocked", async () => {
-  const a = await browser.context.newPage();
-  a.on("console", (m) => log.push(`[a ${m.type()}] ${m.text()}`));
-  pages.push(a);
-  // The page asks for the popup as it loads: no click, so the popup blocker refuses.
-  await a.goto(`${app.origin}/t/app.html#popup-at-load`);
-  await a.waitForFunction(() => window.popupResult !== undefined);
-  const [code, ms] = (await a.evaluate(() => window.popupResult)).split(" ");
-  assert.equal(code, "popup_blocked");
-  assert.ok(Number(ms) < 200, `at once (${ms} ms)`);
-  assert.equal(browser.context.pages().length, 1, "no window opened");
-  assert.equal(await status(a), "logged out");
-  // The page keeps working: a click opens it.
-  await popupLogin(a, "alice");
-  assert.equal(await a.evaluate(() => window.popupResult), "ok true");
+  // A browser of its own, where no page of the site was ever clicked in.
+  const fresh = await launchBrowser({ thirdPartyCookies: "block", popupBlocking: true });
+  try {
+    const a = await fresh.context.newPage();
+    a.on("console", (m) => log.push(`[a ${m.type()}] ${m.text()}`));
+    // The page asks for the popup as it loads: no click, so the popup blocker refuses. Nothing
+    // is evaluated in the page until then: playwright evaluates as if the user had clicked.
+    const said = a.waitForEvent("console", { predicate: (m) => m.text().startsWith("popup-result "), timeout: WAIT });
+    await a.goto(`${app.origin}/t/app.html#popup-at-load`, { waitUntil: "commit" });
+    const [, code, ms] = (await said).text().split(" ");
+    assert.equal(code, "popup_blocked");
+    assert.ok(Number(ms) < 200, `at once (${ms} ms)`);
+    assert.ok(!fresh.context.pages().some((p) => p.url().startsWith(op.issuer)), "no window at the provider");
+    assert.equal(await status(a), "logged out");
+    // The page keeps working: a click opens it.
+    await popupLogin(a, "alice");
+    assert.equal(await a.evaluate(() => window.popupResult), "ok true");
+  } finally {
+    await fresh.close();
+  }
 });
 
 e2e("closing the popup rejects with login_cancelled within a second", async () => {
