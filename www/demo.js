@@ -110,6 +110,7 @@ function render() {
   const loggedIn = !!oidc?.isLoggedIn;
   setStatus(oidc ? (loggedIn ? "logged in" : "logged out") : "error");
   $("login").hidden = !oidc || loggedIn;
+  $("login-popup").hidden = !oidc || loggedIn;
   for (const id of ["logout", "userinfo", "get-tokens", "renew"]) $(id).hidden = !loggedIn;
   $("retry").hidden = !!oidc;
   $("user").hidden = !loggedIn;
@@ -140,6 +141,12 @@ function button(id, name, action) {
 button("login", "login", async () => {
   clearError();
   await oidc.login();
+});
+button("login-popup", "login({ popup: true })", async () => {
+  clearError();
+  // The page stays: it resolves once logged in (popup_blocked, login_cancelled otherwise).
+  await oidc.login({ popup: true });
+  log("action", "login({ popup: true }) resolved: logged in");
 });
 button("logout", "logout", async () => {
   clearError();
@@ -192,7 +199,14 @@ try {
     wasLoggedIn = oidc.isLoggedIn;
     render();
     if (event.type === "tokensChanged") readTokens(event.tokens);
-    $("notice").textContent = event.type === "sessionExpired" ? "Your session expired. Log in again." : "";
+    $("notice").textContent =
+      event.type === "sessionExpired"
+        ? "Your session expired. Log in again."
+        : event.type === "idleWarning"
+          ? `No activity: logging out in ${Math.round(event.msLeft / 1000)} s.`
+          : event.type === "loggedOut" && event.reason !== "user"
+            ? `Logged out (${event.reason}).`
+            : "";
   });
   render();
   await readTokens();
