@@ -432,7 +432,7 @@ impl Engine {
         let (_, query) = url::cut(url, b'?')?;
         // A proof binds the code only where this page keeps the key: not across a full-page
         // redirect (the callback's page binds the tokens at the code exchange instead).
-        let proof = self.dpop_on() && mode == Mode::SilentIframe;
+        let proof = self.dpop_on() && matches!(mode, Mode::SilentIframe | Mode::Popup);
         Some(self.send(
             &endpoint,
             Some(query.to_string()),

@@ -1110,6 +1110,11 @@ impl Engine {
             } else {
                 Mode::Interactive
             };
+            let mut extra = extra;
+            if let (Some(jkt), Mode::Popup, true) = (&self.jkt, mode, self.dpop_on()) {
+                // The popup's code comes back to this page, which keeps the key: bind it.
+                extra.push((String::from("dpop_jkt"), jkt.clone()));
+            }
             match self.request(&random, &bytes, mode, redirect_to, &extra, false) {
                 Ok((u, pending)) => match (self.push_request(&u, mode), popup) {
                     (Some(pid), _) => self.side.push((

@@ -591,3 +591,28 @@ fn a_front_channel_logout_with_a_wrong_iss_or_sid_is_ignored() {
         assert_eq!(logged_out_reasons(&w, t), vec!["provider"], "tab {t}");
     }
 }
+
+#[test]
+fn a_popup_login_with_dpop_binds_the_tokens_to_this_pages_key() {
+    let mut w = world("\"dpop\":true");
+    let a = w.open_settled(PAGE);
+    let cmd = w.login_popup(a);
+    w.run_for(2.0 * SECOND);
+    assert_eq!(
+        result(&w, a, cmd),
+        Some(Ok(String::from("null"))),
+        "{}",
+        w.story(a)
+    );
+    assert!(
+        w.tabs[a]
+            .proofs
+            .iter()
+            .any(|(u, _, _)| u.ends_with("/token")),
+        "the code exchange carried a proof"
+    );
+    let get = w.get_tokens(a);
+    w.run_for(100.0);
+    let tokens = result(&w, a, get).and_then(Result::ok).unwrap_or_default();
+    assert_eq!(World::member(&tokens, "tokenType").as_deref(), Some("DPoP"));
+}
