@@ -613,6 +613,6 @@ fn a_popup_login_with_dpop_binds_the_tokens_to_this_pages_key() {
     );
     let get = w.get_tokens(a);
     w.run_for(100.0);
-    let tokens = result(&w, a, get).and_then(Result::ok).unwrap_or_default();
+    let tokens = result(&w, a, get).and_then(|r| r.ok()).unwrap_or_default();
     assert_eq!(World::member(&tokens, "tokenType").as_deref(), Some("DPoP"));
 }
