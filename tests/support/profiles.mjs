@@ -949,7 +949,8 @@ export async function startProfileProvider(name, opts = {}) {
           return send(res, { ...headers, location: target }, 302, "text/plain", `Redirecting to ${target}`);
         }
         entry.outcome = `page 200: ${text ?? "You are logged out"}`;
-        return send(res, headers, 200, "text/html; charset=utf-8", html(text ?? "You are logged out"));
+        return send(res, headers, 200, "text/html; charset=utf-8",
+          html(text ?? "You are logged out").replace("<p>", `<body data-done="1"><p id="msg">`));
       }
       const logoutId = String(++logoutCount);
       const iss = tokenIssuer(ended.user.tid);
