@@ -17,12 +17,26 @@ export const CHROMIUM_ARGS = [
   "--disable-quic",
 ];
 
+// playwright-core launches Chromium with --disable-features=...,ThirdPartyStoragePartitioning,...
+// (microsoft/playwright#32230), so by default a cross-site iframe shares localStorage,
+// BroadcastChannel and Web Locks with first-party tabs, which Chrome itself (partitioned since 115)
+// does not. `storagePartitioning: true` repeats Playwright's list without that feature: Chromium
+// keeps the last --disable-features switch, and partitioning is on by default.
+const PLAYWRIGHT_DISABLED_FEATURES_BUT_PARTITIONING = [
+  "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+  "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+  "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled",
+  "PreconnectToSearch",
+];
+
 /**
- * @param {{ thirdPartyCookies?: "block" | "allow", args?: string[], popupBlocking?: boolean }} opts
+ * @param {{ thirdPartyCookies?: "block" | "allow", args?: string[], popupBlocking?: boolean,
+ *           storagePartitioning?: boolean }} opts
  *   args: more command-line switches, e.g. `--host-resolver-rules=MAP app.test 127.0.0.1`
  *   (http://app.test is then a page that is not a secure context).
  *   popupBlocking: keep Chromium's popup blocker on (playwright turns it off by default), so a
  *   popup opened without a click is refused as in a user's browser.
+ *   storagePartitioning: storage of third-party frames partitioned as in Chrome (see above).
  * @returns {Promise<{ context: import("playwright-core").BrowserContext, close(): Promise<void> }>}
  */
 export async function launchBrowser(opts = {}) {
@@ -36,7 +50,8 @@ export async function launchBrowser(opts = {}) {
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
-    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
+    args: [...CHROMIUM_ARGS, ...(opts.args ?? []),
+      ...(opts.storagePartitioning ? [`--disable-features=${PLAYWRIGHT_DISABLED_FEATURES_BUT_PARTITIONING.join(",")}`] : [])],
     ignoreDefaultArgs: opts.popupBlocking ? ["--disable-popup-blocking"] : undefined,
     timeout: 30_000,
   });

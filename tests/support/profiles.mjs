@@ -19,6 +19,39 @@
 // in `login_required` (no provider sessions here; authentik: `consent_required` when
 // `offline_access` is asked for), so nothing logs in by itself.
 //
+// Provider sessions (opt-in: `startProfileProvider("keycloak", { sessions: true })`): an
+// interactive /authorize also starts a browser session at the provider (OIDC Session Management
+// 1.0): a session id `sid`, an HttpOnly session cookie and a readable "browser state" cookie (opbs),
+// both `Path=/; SameSite=None; Secure` (Chromium accepts Secure cookies from http://127.0.0.1 and
+// http://localhost: potentially trustworthy origins). Then
+//   - an interactive /authorize with a live session is SSO (same sid and opbs) unless
+//     `login_hint=<sub>` names another user or `prompt=login`: then a new session replaces it.
+//     login_hint picks opts.users' entry with that sub, else the test user with that sub;
+//     without login_hint the session's user (or the test user) logs in. prompt=none ignores it.
+//   - `prompt=none` with a live session answers a code for that session's user, else
+//     `login_required`.
+//   - every successful authorization response carries session_state =
+//     b64u(sha256(client_id + " " + origin of redirect_uri + " " + opbs + " " + salt)) + "." + salt,
+//     the token response repeats it, ID tokens carry `sid`.
+//   - check_session_iframe (Keycloak's login-status-iframe.html) is a page whose script answers
+//     postMessage("<client_id> <session_state>") with "unchanged" / "changed" / "error" (malformed
+//     message or unknown client_id) to e.source at e.origin, from the opbs cookie (crypto.subtle,
+//     or a JS SHA-256 where the frame is not a secure context; the page's <html data-sha256> says
+//     which). No CSP, no X-Frame-Options.
+//   - the end-session endpoint logs out where the profile's rules let it (Keycloak without
+//     id_token_hint: no confirmation page, it just logs out): ends the browser's session (from
+//     the cookie, else the id_token_hint's sid), clears both cookies, and when front-channel URIs
+//     are registered renders one hidden <iframe> per URI (`?iss=..&sid=..` when sessionRequired,
+//     the default where discovery has frontchannel_logout_session_supported), waits for their load
+//     events (at most opts.frontChannelTimeoutMs, 3000), then goes to post_logout_redirect_uri or
+//     shows "You are logged out" (<body data-done="1">).
+//   op.sessions (live sids), op.session(sid) (the record), op.endSession(sid) (server side only:
+//   cookies untouched, so check_session still says unchanged but prompt=none gets login_required),
+//   op.frontChannelLogoutUris (get/set; strings or { uri, sessionRequired }), op.frontChannelLoads
+//   (one entry per rendered iframe: { logoutId, uri, iss, sid, loaded, loadedAt }; `loaded` comes
+//   from the logout page's load event, what the frame itself requested only its server knows),
+//   op.cookieNames, op.endpoints.check_session, sessionStateFor(clientId, origin, opbs, salt).
+//
 // Loopback hosts: the issuer's origin listens on 127.0.0.1; every other origin in the discovery
 // document (Cognito's hosted domain, Entra's graph.microsoft.com, Google's googleapis.com hosts)
 // gets its own listener on 127.0.0.2, 127.0.0.3, ... (falling back to 127.0.0.1 with another port
@@ -33,6 +66,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { atHashFor, b64u, now, rand, readBody, s256 } from "./util.mjs";
+
+/** OIDC Session Management 1.0 §4.2: the session_state of one authorization response. */
+export function sessionStateFor(clientId, origin, opbs, salt = rand(12)) {
+  return `${b64u(createHash("sha256").update(`${clientId} ${origin} ${opbs} ${salt}`, "utf8").digest())}.${salt}`;
+}
+
+/** Where the front-channel logout page reports its iframes' load events (any listener). */
+const FC_LOADED_PATH = "/__pixy/frontchannel-loaded";
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "profiles");
 
@@ -239,10 +280,15 @@ async function listen(server, host, port) {
 
 /**
  * @param {string} name  a profile name (PROFILE_NAMES)
- * @param {{ port?: number, user?: object, behaviour?: object, allowedOrigins?: string[] | "*" }} [opts]
+ * @param {{ port?: number, user?: object, behaviour?: object, allowedOrigins?: string[] | "*",
+ *   sessions?: boolean, users?: object[], frontChannelLogoutUri?: string | string[] | object[],
+ *   frontChannelTimeoutMs?: number }} [opts]
  *   user: overrides of the test user (sub, tid, name, ...); behaviour: overrides of BEHAVIOURS[name]
  *   (e.g. google { requireSecret: false }); allowedOrigins: the CORS allow-list of token/userinfo
  *   (Keycloak Web origins, Okta Trusted Origins, ...), empty until allowOrigins() is called.
+ *   sessions: provider sessions (see the header); users: more test users (overrides, each with a
+ *   sub) that `login_hint=<sub>` logs in; frontChannelLogoutUri: the registered front-channel
+ *   logout URI(s); frontChannelTimeoutMs: how long the logout page waits for their iframes.
  */
 export async function startProfileProvider(name, opts = {}) {
   const profile = loadProfile(name);
@@ -317,6 +363,8 @@ export async function startProfileProvider(name, opts = {}) {
   addRoute("jwks", discovery.jwks_uri);
   addRoute("end_session", discovery.end_session_endpoint);
   addRoute("revocation", discovery.revocation_endpoint);
+  const sessionsMode = opts.sessions === true;
+  if (sessionsMode) addRoute("check_session", discovery.check_session_iframe);
   for (const [role, e] of Object.entries(b.extraEndpoints ?? {})) {
     addRoute(role, new URL(e.path, discovery[e.like]).href);
   }
@@ -375,7 +423,79 @@ export async function startProfileProvider(name, opts = {}) {
   const codes = new Map();
   const refreshTokens = new Map();
   const accessTokens = new Map();
-  const idTokens = new Set();
+  const idTokens = new Map(); // jwt -> claims
+
+  // --- provider sessions (opts.sessions) ------------------------------------------------------
+  const issuerPort = new URL(originMap.get(issuerOrigin)).port;
+  const cookieNames = { session: `op_session_${issuerPort}`, browserState: `op_bs_${issuerPort}` };
+  const COOKIE_ATTRS = "Path=/; SameSite=None; Secure";
+  /** sid -> { sid, user, opbs, token, authTime, createdAt, live, endedAt, endedBy } */
+  const opSessions = new Map();
+  const extraUsers = opts.users ?? [];
+  const fcUris = () => frontChannel.map((f) => (typeof f === "string"
+    ? { uri: f, sessionRequired: discovery.frontchannel_logout_session_supported === true }
+    : { sessionRequired: discovery.frontchannel_logout_session_supported === true, ...f }));
+  let frontChannel = [opts.frontChannelLogoutUri ?? []].flat();
+  const frontChannelLoads = [];
+  const fcTimeoutMs = opts.frontChannelTimeoutMs ?? 3000;
+  let logoutCount = 0;
+
+  function parseCookies(header) {
+    const out = {};
+    for (const part of (header ?? "").split(";")) {
+      const i = part.indexOf("=");
+      if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    }
+    return out;
+  }
+  /** The session the browser's cookie names (live or not), or null. */
+  function cookieSession(headers) {
+    const token = parseCookies(headers.cookie)[cookieNames.session];
+    if (!token) return null;
+    for (const s of opSessions.values()) if (s.token === token) return s;
+    return null;
+  }
+  function userFor(hint) {
+    if (hint === user.sub) return { ...user };
+    const known = extraUsers.find((u) => u.sub === hint);
+    if (known) return { ...user, ...known };
+    const u = { ...user, sub: hint };
+    if ("preferred_username" in u) u.preferred_username = hint;
+    if ("name" in u) u.name = `Test user ${hint}`;
+    if ("email" in u) u.email = `${hint}@example.com`;
+    return u;
+  }
+  function startOpSession(sessionUser) {
+    const s = {
+      sid: name.startsWith("entra") || name === "keycloak" ? randomUUID() : rand(24),
+      user: sessionUser,
+      opbs: rand(16),
+      token: rand(32),
+      authTime: now(),
+      createdAt: Date.now(),
+      live: true,
+      endedAt: null,
+      endedBy: null,
+    };
+    opSessions.set(s.sid, s);
+    return s;
+  }
+  function endOpSession(sid, by) {
+    const s = opSessions.get(sid);
+    if (!s || !s.live) return false;
+    s.live = false;
+    s.endedAt = Date.now();
+    s.endedBy = by;
+    return true;
+  }
+  const sessionCookies = (s) => [
+    `${cookieNames.session}=${s.token}; ${COOKIE_ATTRS}; HttpOnly`,
+    `${cookieNames.browserState}=${s.opbs}; ${COOKIE_ATTRS}`,
+  ];
+  const clearCookies = () => [
+    `${cookieNames.session}=; ${COOKIE_ATTRS}; HttpOnly; Max-Age=0`,
+    `${cookieNames.browserState}=; ${COOKIE_ATTRS}; Max-Age=0`,
+  ];
 
   function cors(origin, role) {
     // Discovery and keys are public: every provider here answers them with `*` (Okta's /keys
@@ -467,8 +587,9 @@ export async function startProfileProvider(name, opts = {}) {
     }
     // A nonce sent on a login where the example shows none is still echoed.
     if (!refreshed && sess.nonce !== undefined && c.nonce === undefined) c.nonce = sess.nonce;
+    if (sessionsMode && sess.sid && c.sid === undefined) c.sid = sess.sid;
     const jwt = signJws(header(key), c, key);
-    idTokens.add(jwt);
+    idTokens.set(jwt, c);
     return { jwt, claims: c, alg: key.alg, kid: key.kid };
   }
 
@@ -548,6 +669,15 @@ export async function startProfileProvider(name, opts = {}) {
         "access-control-max-age": "0",
       }, 204, null, null);
     }
+    if (sessionsMode && url.pathname === FC_LOADED_PATH) {
+      const rec = frontChannelLoads.find((f) => f.logoutId === url.searchParams.get("logout") &&
+        String(f.index) === url.searchParams.get("i"));
+      if (rec && !rec.loaded) {
+        rec.loaded = true;
+        rec.loadedAt = Date.now();
+      }
+      return send(res, {}, 204, null, null);
+    }
     if (!role) return send(res, c, 404, "text/plain", `not found: ${url.pathname} on ${loop}`);
 
     switch (role) {
@@ -583,10 +713,15 @@ export async function startProfileProvider(name, opts = {}) {
           }
         };
         const scopes = (q.get("scope") ?? "").split(" ");
-        if (q.get("prompt") === "none") {
-          entry.silent = true;
-          if (b.offlineConsent && scopes.includes("offline_access")) errorRedirect("consent_required", "Consent required");
-          else errorRedirect("login_required", "End-User authentication is required");
+        const silent = q.get("prompt") === "none";
+        if (silent) entry.silent = true;
+        const fromCookie = sessionsMode ? cookieSession(entry.headers) : null;
+        const live = fromCookie?.live ? fromCookie : null;
+        let setCookies;
+        if (silent && b.offlineConsent && scopes.includes("offline_access")) {
+          errorRedirect("consent_required", "Consent required");
+        } else if (silent && !live) {
+          errorRedirect("login_required", "End-User authentication is required");
         } else if (q.get("response_type") !== "code") {
           errorRedirect("unsupported_response_type", "response_type must be code");
         } else if (!scopes.includes("openid")) {
@@ -597,12 +732,33 @@ export async function startProfileProvider(name, opts = {}) {
           errorRedirect("invalid_request", "state and nonce are required");
         } else {
           const code = rand(32);
-          const sessionState = randomUUID();
+          let sessionState = randomUUID();
+          let sidOf = name.startsWith("entra") || name === "keycloak" ? sessionState : rand(24);
+          let sessionUser = { ...user };
+          let authTime = now() - 5;
+          if (sessionsMode) {
+            let opSess = live;
+            if (!silent) {
+              const hint = q.get("login_hint");
+              const wanted = hint ? userFor(hint) : opSess?.user ?? { ...user };
+              if (!opSess || opSess.user.sub !== wanted.sub || q.get("prompt") === "login") {
+                if (opSess) endOpSession(opSess.sid, "replaced");
+                opSess = startOpSession(wanted);
+                setCookies = sessionCookies(opSess);
+                entry.newSession = true;
+              }
+            }
+            entry.sid = opSess.sid;
+            sidOf = opSess.sid;
+            sessionUser = { ...opSess.user };
+            authTime = opSess.authTime;
+            sessionState = sessionStateFor(clientId, target.origin, opSess.opbs);
+          }
           const sess = {
-            user: { ...user },
+            user: sessionUser,
             nonce: q.get("nonce") ?? undefined,
-            authTime: now() - 5,
-            sid: name.startsWith("entra") || name === "keycloak" ? sessionState : rand(24),
+            authTime,
+            sid: sidOf,
             sessionState,
             scope: q.get("scope"),
             aq: Object.fromEntries(q),
@@ -623,11 +779,13 @@ export async function startProfileProvider(name, opts = {}) {
             p.set("client_info", b64u(JSON.stringify({ uid: user.oid, utid: user.tid })));
           }
           if (name === "google" && user.hd) p.set("hd", user.hd);
+          if (sessionsMode && !p.has("session_state")) p.set("session_state", sessionState);
         }
         for (const [k, v] of p) target.searchParams.append(k, v);
         entry.redirectedTo = target.href;
         entry.responseParams = Object.fromEntries(p);
-        return send(res, { ...c, location: target.href }, 302, "text/plain", `Redirecting to ${target.href}`);
+        const cookieHeader = setCookies ? { "set-cookie": setCookies } : {};
+        return send(res, { ...c, ...cookieHeader, location: target.href }, 302, "text/plain", `Redirecting to ${target.href}`);
       }
 
       case "token": {
@@ -736,10 +894,13 @@ export async function startProfileProvider(name, opts = {}) {
       case "legacy_logout":
         logoutRequests.push(entry);
         entry.endpoint = role;
-        return logout(entry, url.searchParams, res, c);
+        return logout(entry, url.searchParams, res, c, loop);
 
       case "revocation":
         return send(res, c, 200, "text/plain", "");
+
+      case "check_session":
+        return send(res, {}, 200, "text/html; charset=utf-8", checkSessionPage());
 
       default:
         return send(res, c, 404, "text/plain", "not found");
@@ -747,29 +908,74 @@ export async function startProfileProvider(name, opts = {}) {
   }
 
   /** Logout the provider's way; entry.outcome says what happened. */
-  function logout(entry, q, res, c) {
-    const page = (status, text) => {
-      entry.outcome = `page ${status}: ${text}`;
-      return send(res, c, status, "text/html; charset=utf-8", html(text));
-    };
-    const go = (target, extra = {}) => {
-      const t = new URL(target);
-      for (const [k, v] of Object.entries(extra)) if (v != null) t.searchParams.set(k, v);
-      entry.outcome = `redirect ${t.href}`;
-      return send(res, { ...c, location: t.href }, 302, "text/plain", `Redirecting to ${t.href}`);
-    };
+  function logout(entry, q, res, c, loop) {
     const hint = q.get("id_token_hint");
     const hintOk = hint != null && idTokens.has(hint);
     const plr = q.get("post_logout_redirect_uri");
     const state = q.get("state");
     entry.hintOk = hintOk;
+    const page = (status, text) => {
+      if (sessionsMode && status === 200) return loggedOut(null, text);
+      entry.outcome = `page ${status}: ${text}`;
+      return send(res, c, status, "text/html; charset=utf-8", html(text));
+    };
+    const go = (target, extra = {}) => {
+      let t;
+      try {
+        t = new URL(target);
+        if (!/^https?:$/.test(t.protocol)) throw new Error("scheme");
+      } catch {
+        if (!sessionsMode) throw new Error(`invalid logout target ${target}`);
+        entry.outcome = "page 400: Invalid redirect uri";
+        return send(res, c, 400, "text/html; charset=utf-8", html("Invalid redirect uri"));
+      }
+      for (const [k, v] of Object.entries(extra)) if (v != null) t.searchParams.set(k, v);
+      if (sessionsMode) return loggedOut(t.href, null);
+      entry.outcome = `redirect ${t.href}`;
+      return send(res, { ...c, location: t.href }, 302, "text/plain", `Redirecting to ${t.href}`);
+    };
+    /** Sessions mode: end the browser's session, clear the cookies, front-channel, then target or text. */
+    const loggedOut = (target, text) => {
+      const fromCookie = cookieSession(entry.headers);
+      const hinted = hintOk ? opSessions.get(idTokens.get(hint).sid) : null;
+      const ended = [fromCookie, hinted].find((s) => s?.live) ?? null;
+      if (ended) endOpSession(ended.sid, "logout");
+      entry.endedSid = ended?.sid ?? null;
+      const headers = { ...c, "set-cookie": clearCookies() };
+      const frames = ended ? fcUris() : [];
+      if (!frames.length) {
+        if (target) {
+          entry.outcome = `redirect ${target}`;
+          return send(res, { ...headers, location: target }, 302, "text/plain", `Redirecting to ${target}`);
+        }
+        entry.outcome = `page 200: ${text ?? "You are logged out"}`;
+        return send(res, headers, 200, "text/html; charset=utf-8",
+          html(text ?? "You are logged out").replace("<p>", `<body data-done="1"><p id="msg">`));
+      }
+      const logoutId = String(++logoutCount);
+      const iss = tokenIssuer(ended.user.tid);
+      const srcs = frames.map((f, index) => {
+        const u = new URL(f.uri);
+        if (f.sessionRequired) {
+          u.searchParams.set("iss", iss);
+          u.searchParams.set("sid", ended.sid);
+        }
+        frontChannelLoads.push({ logoutId, index, uri: u.href, iss: f.sessionRequired ? iss : null,
+          sid: f.sessionRequired ? ended.sid : null, loaded: false, loadedAt: null, renderedAt: Date.now() });
+        return u.href;
+      });
+      entry.outcome = `frontchannel ${srcs.length} then ${target ? `redirect ${target}` : "page"}`;
+      entry.frontChannel = srcs;
+      return send(res, headers, 200, "text/html; charset=utf-8", frontChannelPage({ srcs, target, text, logoutId, loop }));
+    };
     switch (b.logout) {
       case "keycloak":
         if (plr && !hint && !q.get("client_id")) {
           return page(400, "Either the parameter client_id or the parameter id_token_hint is required when post_logout_redirect_uri is used.");
         }
         if (hint && !hintOk) return page(400, "Invalid parameter: id_token_hint");
-        if (!hint) return page(200, "Do you want to log out? (confirmation page)");
+        // Keycloak asks for confirmation without id_token_hint; with sessions here it just logs out.
+        if (!hint && !sessionsMode) return page(200, "Do you want to log out? (confirmation page)");
         return plr ? go(plr, { state }) : page(200, "You are logged out");
       case "okta":
         if (!hintOk) return page(400, "The id_token_hint is required and must be valid (Okta error page)");
@@ -797,6 +1003,122 @@ export async function startProfileProvider(name, opts = {}) {
       default:
         return page(404, "no end-session endpoint");
     }
+  }
+
+  const esc = (s) => String(s).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  /** Rendered by the end-session endpoint: the front-channel iframes, then the redirect or a text. */
+  function frontChannelPage({ srcs, target, text, logoutId, loop }) {
+    const beacon = `${loop}${FC_LOADED_PATH}?logout=${encodeURIComponent(logoutId)}&i=`;
+    return `<!doctype html><meta charset="utf-8"><title>${name}: logging out</title>
+<script>
+  let left = ${srcs.length};
+  let done = false;
+  const target = ${JSON.stringify(target)};
+  function finish() {
+    if (done) return;
+    done = true;
+    if (target) location.replace(target);
+    else {
+      document.getElementById("msg").textContent = ${JSON.stringify(text ?? "You are logged out")};
+      document.body.dataset.done = "1";
+    }
+  }
+  function fcLoaded(i) {
+    navigator.sendBeacon(${JSON.stringify(beacon)} + i);
+    if (--left === 0) setTimeout(finish, 0);
+  }
+  setTimeout(finish, ${fcTimeoutMs});
+</script>
+<body><p id="msg">Logging out...</p>
+${srcs.map((s, i) => `<iframe src="${esc(s)}" onload="fcLoaded(${i})" style="display:none" title="front-channel logout ${i}"></iframe>`).join("\n")}
+</body>`;
+  }
+
+  /** check_session_iframe (OIDC Session Management 1.0 §3.2), answering from the opbs cookie. */
+  function checkSessionPage() {
+    return `<!doctype html><meta charset="utf-8"><title>${name}: check session</title>
+<script>
+(() => {
+  const COOKIE = ${JSON.stringify(cookieNames.browserState)};
+  const CLIENTS = ${JSON.stringify([clientId])};
+  document.documentElement.dataset.sha256 = window.crypto && crypto.subtle ? "subtle" : "js";
+  const opbs = () => {
+    for (const kv of document.cookie.split("; ")) {
+      const i = kv.indexOf("=");
+      if (i > 0 && kv.slice(0, i) === COOKIE) return decodeURIComponent(kv.slice(i + 1));
+    }
+    return "";
+  };
+  const b64u = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  // SHA-256 in plain JS, for a frame that is not a secure context (no crypto.subtle).
+  function sha256js(bytes) {
+    const K = [];
+    const H = [];
+    const frac = (x) => ((x - Math.floor(x)) * 4294967296) >>> 0;
+    for (let n = 2, found = 0; found < 64; n++) {
+      let prime = true;
+      for (let d = 2; d * d <= n; d++) if (n % d === 0) { prime = false; break; }
+      if (!prime) continue;
+      if (found < 8) H.push(frac(Math.sqrt(n)));
+      K.push(frac(Math.cbrt(n)));
+      found++;
+    }
+    const len = bytes.length;
+    const total = Math.ceil((len + 9) / 64) * 64;
+    const m = new Uint8Array(total);
+    m.set(bytes);
+    m[len] = 0x80;
+    const dv = new DataView(m.buffer);
+    dv.setUint32(total - 8, Math.floor(len / 0x20000000));
+    dv.setUint32(total - 4, (len * 8) >>> 0);
+    const w = new Uint32Array(64);
+    const rotr = (x, r) => (x >>> r) | (x << (32 - r));
+    for (let o = 0; o < total; o += 64) {
+      for (let i = 0; i < 16; i++) w[i] = dv.getUint32(o + i * 4);
+      for (let i = 16; i < 64; i++) {
+        const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+        const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+        w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
+      }
+      let [a, b, c, d, e, f, g, h] = H;
+      for (let i = 0; i < 64; i++) {
+        const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) >>> 0;
+        const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+        h = g; g = f; f = e; e = (d + t1) >>> 0; d = c; c = b; b = a; a = (t1 + t2) >>> 0;
+      }
+      [a, b, c, d, e, f, g, h].forEach((v, i) => { H[i] = (H[i] + v) >>> 0; });
+    }
+    const out = new Uint8Array(32);
+    H.forEach((v, i) => new DataView(out.buffer).setUint32(i * 4, v));
+    return out;
+  }
+  async function sha256(text) {
+    const data = new TextEncoder().encode(text);
+    if (window.crypto && crypto.subtle) return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+    return sha256js(data);
+  }
+  window.__sha256js = (text) => b64u(sha256js(new TextEncoder().encode(text)));
+  window.addEventListener("message", async (e) => {
+    if (!e.source) return;
+    const answer = (s) => {
+      try {
+        e.source.postMessage(s, e.origin);
+      } catch {
+        // an opaque origin cannot be answered
+      }
+    };
+    if (typeof e.data !== "string") return answer("error");
+    const parts = e.data.split(" ");
+    if (parts.length !== 2) return answer("error");
+    const [cid, ss] = parts;
+    const dot = ss.lastIndexOf(".");
+    if (!CLIENTS.includes(cid) || dot < 1 || dot === ss.length - 1) return answer("error");
+    const salt = ss.slice(dot + 1);
+    const h = b64u(await sha256(cid + " " + e.origin + " " + opbs() + " " + salt));
+    answer(h === ss.slice(0, dot) ? "unchanged" : "changed");
+  });
+})();
+</script>`;
   }
 
   for (const { server, loop } of servers) {
@@ -844,6 +1166,25 @@ export async function startProfileProvider(name, opts = {}) {
     userinfoRequests,
     logoutRequests,
     issued,
+    /** Provider sessions (opts.sessions) */
+    sessionsEnabled: sessionsMode,
+    cookieNames,
+    /** The sids of the live provider sessions. */
+    get sessions() {
+      return [...opSessions.values()].filter((s) => s.live).map((s) => s.sid);
+    },
+    /** One provider session's record (live or ended): { sid, user, opbs, authTime, live, endedBy, ... }. */
+    session: (sid) => opSessions.get(sid) ?? null,
+    /** Ends a provider session server side only (the browser's cookies stay as they are). */
+    endSession: (sid) => endOpSession(sid, "endSession"),
+    get frontChannelLogoutUris() {
+      return frontChannel;
+    },
+    set frontChannelLogoutUris(list) {
+      frontChannel = [list ?? []].flat();
+    },
+    frontChannelLoads,
+    sessionStateFor,
     close: () =>
       Promise.all(servers.map(({ server }) => new Promise((resolve) => {
         server.closeAllConnections?.();
