@@ -153,7 +153,7 @@ e2e("a mistyped option fails createOidc with invalid_config naming the option an
   const outcomes = await page.evaluate(async (base) => {
     const { createOidc } = await import("/pkg/index.js");
     const out = {};
-    for (const extra of [{ scope: ["email"] }, { sesionRestore: "none" }, { clientSecret: "s3cr3t" }, { idleTimeoutMs: 60000 }, { theme: "dark" }]) {
+    for (const extra of [{ scope: ["email"] }, { sesionRestore: "none" }, { clientSecret: "s3cr3t" }, { idleTimeout: 60000 }, { theme: "dark" }]) {
       const name = Object.keys(extra)[0];
       try {
         await createOidc({ ...base, ...extra });
@@ -169,7 +169,7 @@ e2e("a mistyped option fails createOidc with invalid_config naming the option an
   assert.match(outcomes.clientSecret, /^invalid_config: `clientSecret`: a browser app is a public client \(PKCE, no secret/);
   assert.match(outcomes.clientSecret, /backend \(BFF\)/);
   assert.doesNotMatch(outcomes.clientSecret, /s3cr3t/, "the secret is not repeated");
-  assert.equal(outcomes.idleTimeoutMs, 'invalid_config: option "idleTimeoutMs" is not supported yet');
+  assert.equal(outcomes.idleTimeout, 'invalid_config: unknown option "idleTimeout": did you mean `idleTimeoutMs`?');
   assert.equal(outcomes.theme, 'invalid_config: unknown option "theme"');
 });
 
