@@ -41,7 +41,7 @@ node_modules/.bin/esbuild "$out_dir/silent.js" --bundle --minify --format=esm \
   --log-level=warning --outfile="$out_dir/silent.js.min"
 mv "$out_dir/silent.js.min" "$out_dir/silent.js"
 rm "$out_dir/client.js" "$out_dir/io.js" "$out_dir/pixy_oidc.js"
-for f in errors.js config-key.js; do
+for f in errors.js config-key.js countdown.js; do
   node_modules/.bin/esbuild "$out_dir/$f" --minify --format=esm --log-level=warning --outfile="$out_dir/$f.min"
   mv "$out_dir/$f.min" "$out_dir/$f"
 done

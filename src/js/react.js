@@ -21,6 +21,7 @@ import {
 } from "react";
 import { createOidc } from "./index.js";
 import { configKey } from "./config-key.js";
+import { idleCountdown } from "./countdown.js";
 
 const OidcContext = createContext(null);
 OidcContext.displayName = "OidcContext";
@@ -115,33 +116,19 @@ function storeFor(oidc) {
     for (const listener of [...listeners]) listener();
   };
 
-  // The idle warning's countdown: `idleMsLeft` is updated when the whole seconds left change, so
-  // that `Math.ceil(idleMsLeft / 1000)` counts down one by one. It stops at 0.
-  let deadline = 0;
-  let timer = null;
-  const stopCountdown = () => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    state.idleMsLeft = null;
-  };
-  const tick = () => {
-    const left = Math.max(0, deadline - Date.now());
+  // The idle warning's countdown; each tick re-renders.
+  const countdown = idleCountdown((left) => {
     state.idleMsLeft = left;
-    timer = left > 0 ? setTimeout(onTick, left % 1000 || 1000) : null;
-  };
-  const onTick = () => {
-    tick();
     publish();
-  };
+  });
+  const stopCountdown = () => countdown.stop();
 
   // One subscription per instance for the page's lifetime: instances are long-lived singletons.
   oidc.subscribe((event) => {
     loginsInFlight.delete(oidc);
     switch (event.type) {
       case "idleWarning":
-        if (timer !== null) clearTimeout(timer);
-        deadline = Date.now() + Math.max(0, Number(event.msLeft) || 0);
-        tick();
+        countdown.start(event.msLeft);
         break;
       case "idleWarningCancelled":
         stopCountdown();

@@ -11,6 +11,7 @@
 // user stays on the app's pages (which can read `logoutReason`), not sent to the provider at once.
 import { computed, inject, ref, shallowRef } from "vue";
 import { createOidc } from "./index.js";
+import { idleCountdown } from "./countdown.js";
 
 /** The injection key under which the plugin provides its state. */
 export const oidcKey = Symbol("pixy-oidc");
@@ -80,20 +81,9 @@ export function createOidcPlugin(source) {
   const idleMsLeft = ref(null);
   const logoutReason = ref(null);
 
-  // The idle warning's countdown: `idleMsLeft` changes when the whole seconds left do, so that
-  // `Math.ceil(idleMsLeft / 1000)` counts down one by one. It stops at 0.
-  let deadline = 0;
-  let timer = null;
-  function stopCountdown() {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    idleMsLeft.value = null;
-  }
-  function tick() {
-    const left = Math.max(0, deadline - Date.now());
-    idleMsLeft.value = left;
-    timer = left > 0 ? setTimeout(tick, left % 1000 || 1000) : null;
-  }
+  // The idle warning's countdown.
+  const countdown = idleCountdown((left) => (idleMsLeft.value = left));
+  const stopCountdown = () => countdown.stop();
 
   function attach(oidc) {
     const sync = () => {
@@ -106,9 +96,7 @@ export function createOidcPlugin(source) {
       sync();
       switch (event.type) {
         case "idleWarning":
-          if (timer !== null) clearTimeout(timer);
-          deadline = Date.now() + Math.max(0, Number(event.msLeft) || 0);
-          tick();
+          countdown.start(event.msLeft);
           return;
         case "idleWarningCancelled":
           stopCountdown();

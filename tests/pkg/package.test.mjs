@@ -15,6 +15,7 @@ const EXPECTED_FILES = [
   "README.md",
   "package.json",
   "pkg/config-key.js",
+  "pkg/countdown.js",
   "pkg/errors.d.ts",
   "pkg/errors.js",
   "pkg/index.d.ts",
