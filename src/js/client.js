@@ -263,9 +263,15 @@ export class Shell {
         let release = () => {};
         const held = new Promise((r) => (release = r));
         this.locks.set(a.id, () => (c.abort(), release()));
+        // ifAvailable cannot go with an abort signal: such a request is answered at once.
+        const options = a.ifAvailable ? { ifAvailable: true } : { mode: a.shared ? "shared" : "exclusive", signal: c.signal };
         try {
           navigator.locks
-            .request(a.name, { mode: a.shared ? "shared" : "exclusive", signal: c.signal }, () => {
+            .request(a.name, options, (lock) => {
+              if (lock === null) {
+                this.run({ type: "failed", id: a.id, reason: "blocked", detail: "held by another tab" });
+                return undefined;
+              }
               this.run({ type: "lockGranted", id: a.id });
               return held;
             })

@@ -49,7 +49,10 @@ export interface OidcConfig {
    * `loggedOut` reason `"idle"`. Unset (default): no idle logout.
    */
   idleTimeoutMs?: number;
-  /** How long before the idle logout the `idleWarning` event fires, default 60000 ms. */
+  /**
+   * How long before the idle logout the `idleWarning` event fires: default 60000 ms, or half of
+   * an `idleTimeoutMs` shorter than two minutes.
+   */
   idleWarningMs?: number;
   /**
    * `true` (default): the idle logout also ends the provider session (RP-initiated logout: the

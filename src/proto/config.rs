@@ -334,7 +334,10 @@ impl Config {
 
         // 0 (or unset) turns the idle logout off.
         let idle_timeout_ms = Some(number("idleTimeoutMs", 0.0, MAX_IDLE_MS)?).filter(|t| *t > 0.0);
-        let idle_warning_ms = number("idleWarningMs", 60_000.0, MAX_IDLE_MS)?;
+        // A minute's warning, or half the timeout where that is shorter (a warning as long as
+        // the timeout would show after every activity).
+        let default_warning = idle_timeout_ms.map_or(60_000.0, |t| (t / 2.0).min(60_000.0));
+        let idle_warning_ms = number("idleWarningMs", default_warning, MAX_IDLE_MS)?;
         let idle_logout_at_provider = match v.get("idleLogoutAtProvider") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
@@ -349,6 +352,22 @@ impl Config {
         let front_channel_logout_uri = opt_string(&v, "frontChannelLogoutUri")?;
         if let Some(u) = &front_channel_logout_uri {
             http_url(u, "frontChannelLogoutUri")?;
+            // That page logs every tab out when it loads: it must not be a page that users
+            // come back to.
+            let page = |x: &str| url::split(x).map(|p| (p.origin(), p.path.to_string()));
+            for (other, name) in [
+                (&redirect_uri, "redirectUri"),
+                (&silent_redirect_uri, "silentRedirectUri"),
+                (&post_logout_redirect_uri, "postLogoutRedirectUri"),
+            ] {
+                if page(u) == page(other) {
+                    return Err(bad(cat(&[
+                        "`frontChannelLogoutUri` must be a page of its own: it is the `",
+                        name,
+                        "` (every tab would log out when that page loads)",
+                    ])));
+                }
+            }
         }
 
         let end_session_endpoint = opt_string(&v, "endSessionEndpoint")?;

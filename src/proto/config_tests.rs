@@ -220,8 +220,16 @@ fn session_end_options_have_defaults_and_bounds() {
     .unwrap();
     assert_eq!(off.idle_timeout_ms, None);
     assert_eq!(off.session_check_interval_ms, 0.0);
+    let short = Config::from_json(
+        r#"{"issuer":"https://i.example","clientId":"c","idleTimeoutMs":30000}"#,
+        PAGE,
+    )
+    .unwrap();
+    assert_eq!(short.idle_warning_ms, 15_000.0, "half a short timeout");
     for bad in [
         r#""idleTimeoutMs":-1"#,
+        r#""redirectUri":"https://a.example/app","frontChannelLogoutUri":"https://a.example/app""#,
+        r#""silentRedirectUri":"https://a.example/s","frontChannelLogoutUri":"https://a.example/s?x=1""#,
         r#""idleTimeoutMs":"15m""#,
         r#""idleLogoutAtProvider":"no""#,
         r#""sessionCheckIntervalMs":true"#,

@@ -104,7 +104,13 @@ pub enum Action {
     /// CryptoKey crosses a BroadcastChannel by structured clone).
     Post { msg: String, key: bool },
     /// Request the Web Lock `name` (exclusive, or shared); answer `lockGranted` once held.
-    Lock { id: u32, name: String, shared: bool },
+    /// `if_available`: only if no tab holds it now; otherwise answer `failed` (`blocked`).
+    Lock {
+        id: u32,
+        name: String,
+        shared: bool,
+        if_available: bool,
+    },
     /// Let go of lock `id` (held or still requested).
     Unlock { id: u32 },
     /// Which locks whose names start with `prefix` are held by any tab: answer `locks`.
@@ -214,9 +220,11 @@ impl Action {
                 id: i,
                 name,
                 shared,
+                if_available,
             } => id(w("lock"), *i)
                 .str("name", name)
-                .raw("shared", if *shared { "true" } else { "false" }),
+                .raw("shared", if *shared { "true" } else { "false" })
+                .raw("ifAvailable", if *if_available { "true" } else { "false" }),
             Action::Unlock { id: i } => id(w("unlock"), *i),
             Action::QueryLocks { id: i, prefix } => id(w("queryLocks"), *i).str("prefix", prefix),
             Action::State { claims } => {

@@ -52,9 +52,7 @@ impl Engine {
     /// Activity at `at`: in this tab, or told by another (`from_tab`).
     pub(super) fn on_activity(&mut self, at: f64, from_tab: bool) {
         let Some((end, _)) = self.idle_times() else {
-            if !from_tab {
-                self.last_active = self.last_active.max(at);
-            }
+            self.last_active = self.last_active.max(at);
             return;
         };
         if self.now >= end {
@@ -109,9 +107,11 @@ impl Engine {
         }
     }
 
-    /// Every tab logs out; this one also ends the provider's session unless told not to
+    /// Every tab logs out; one of them also ends the provider's session unless told not to
     /// (`idleLogoutAtProvider: false`): a session left at the provider would come back at the
-    /// next silent restore.
+    /// next silent restore. The tabs reach zero together, so they ask for one Web Lock, only
+    /// if no tab holds it: the one that gets it leaves for the end-session endpoint (and holds
+    /// it until its page is gone), the others stay on their pages, logged out.
     fn idle_logout(&mut self) {
         let at_provider = self.cfg.as_ref().is_some_and(|c| c.idle_logout_at_provider);
         let target = if at_provider {
@@ -126,8 +126,30 @@ impl Engine {
         self.post(String::from("{\"t\":\"logout\",\"reason\":\"idle\"}"));
         self.push(Action::Emit(AppEvent::LoggedOut("idle")));
         if let Some(url) = target {
-            self.debug(&["idle: to the provider's end-session endpoint"]);
-            self.push(Action::Navigate { url });
+            let id = self.id();
+            let name = cat(&[PREFIX, "idle-logout:", &self.key]);
+            self.push(Action::Lock {
+                id,
+                name,
+                shared: false,
+                if_available: true,
+            });
+            self.idle_nav = Some((id, url));
+        }
+    }
+
+    /// Lock `id` granted: if it is the idle logout's, this tab ends the provider's session.
+    pub(super) fn on_idle_lock(&mut self, id: u32) -> bool {
+        match self.idle_nav.take() {
+            Some((x, url)) if x == id => {
+                self.debug(&["idle: to the provider's end-session endpoint"]);
+                self.push(Action::Navigate { url });
+                true
+            }
+            other => {
+                self.idle_nav = other;
+                false
+            }
         }
     }
 }

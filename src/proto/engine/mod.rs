@@ -327,8 +327,11 @@ pub struct Engine {
     jkt_digest: Option<u32>,
     jobs: Vec<dpop::Job>,
     nonces: Vec<(String, String)>,
-    /// The login popup open now.
+    /// The login popup open now, and a popup login's code exchange waiting for the flow.
     popup: Option<popup::PopupLogin>,
+    queued_login: Option<popup::QueuedLogin>,
+    /// The idle logout's lock: the one tab that gets it ends the provider's session.
+    idle_nav: Option<(u32, String)>,
     /// Idle logout: when the user was last active in any tab, whether the warning is out,
     /// whether the shell reports activity, when this tab last told the others.
     last_active: f64,
@@ -469,6 +472,8 @@ impl Engine {
             jobs: Vec::new(),
             nonces: Vec::new(),
             popup: None,
+            queued_login: None,
+            idle_nav: None,
             last_active: 0.0,
             idle_warned: false,
             watching: false,
@@ -571,7 +576,31 @@ impl Engine {
             }
             Event::Close => self.close(),
         }
+        self.settle();
         Ok(())
+    }
+
+    /// After each event: once nothing runs, what waited for the flow starts (a popup login's
+    /// code exchange that came during a renewal or a session check, commands that wait for a
+    /// renewal that could not start then).
+    fn settle(&mut self) {
+        if self.closed || !self.started || self.renewing || !matches!(self.flow, Flow::Idle) {
+            return;
+        }
+        if let Some(q) = self.queued_login.take() {
+            return self.begin_tokens(
+                Purpose::Popup { cmd: q.cmd },
+                false,
+                q.req,
+                Some(q.nonce),
+                None,
+                q.session_state,
+            );
+        }
+        if !self.waiters.is_empty() {
+            let force = self.waiters.iter().any(|(_, w)| *w == Want::Renew);
+            self.renew(force);
+        }
     }
 
     /// The actions to carry out, in order.
@@ -1727,6 +1756,7 @@ impl Engine {
         // A code from the hidden iframe shows that the provider's frames see its session.
         let framed = matches!(purpose, Purpose::Restore | Purpose::Renew | Purpose::Check)
             && pipe.nonce.is_some();
+        let fresh = self.session.is_none();
         match self.install_session(pipe) {
             Ok(()) => {}
             Err(e) => return Err((purpose, reduced, e)),
@@ -1740,7 +1770,7 @@ impl Engine {
         if framed {
             self.monitor.frames_see = true;
         }
-        self.session_began();
+        self.session_began(fresh);
         match purpose {
             Purpose::Callback { landing, redirect } => {
                 // A session exists again: a later reload may try one silent redirect.
@@ -1847,6 +1877,7 @@ impl Engine {
                 id,
                 name,
                 shared: true,
+                if_available: false,
             });
             self.gen_lock = Some((id, n));
         }
@@ -1862,7 +1893,7 @@ impl Engine {
     }
 
     fn on_lock(&mut self, id: u32) {
-        if self.on_check_lock(id) {
+        if self.on_check_lock(id) || self.on_idle_lock(id) {
             return;
         }
         match core::mem::replace(&mut self.flow, Flow::Idle) {
@@ -1946,6 +1977,11 @@ impl Engine {
     /// Action `id` could not be carried out, or its fetch timed out.
     fn fail_action(&mut self, id: u32, e: Error) {
         if self.job_failed(id, &e) || self.popup_failed(id, &e) {
+            return;
+        }
+        if self.idle_nav.as_ref().is_some_and(|(x, _)| *x == id) {
+            // Another tab holds the idle logout's lock: it ends the provider's session.
+            self.idle_nav = None;
             return;
         }
         if self.jwks_prefetch == Some(id) {
@@ -2185,11 +2221,30 @@ impl Engine {
     /// Forgets the session and everything in flight for it; tells the app's snapshot. True if
     /// there was one.
     fn end_session(&mut self) -> bool {
-        if let Flow::Frame { id, .. } = self.flow {
-            self.push(Action::CloseFrame { id });
-        }
-        let renewing = self.renewing;
-        if renewing || matches!(self.flow, Flow::Tokens(_)) {
+        // The flows that serve the session end with it: a renewal (any step), a session check.
+        // A popup login's code exchange goes on (it brings a new session); a start's flow
+        // settles first.
+        let purpose = match &self.flow {
+            Flow::Authorize { purpose, .. }
+            | Flow::AwaitKey { purpose, .. }
+            | Flow::Frame { purpose, .. }
+            | Flow::Pushing { purpose, .. } => Some(purpose),
+            Flow::Tokens(p) => Some(&p.purpose),
+            _ => None,
+        };
+        let bound = self.renewing
+            || matches!(purpose, Some(Purpose::Renew | Purpose::Check))
+            || matches!(
+                self.flow,
+                Flow::RenewLock { .. }
+                    | Flow::RenewQuery { .. }
+                    | Flow::CatchUp { .. }
+                    | Flow::Advertise { .. }
+            );
+        if bound {
+            if let Flow::Frame { id, .. } = self.flow {
+                self.push(Action::CloseFrame { id });
+            }
             self.flow = Flow::Idle;
         }
         self.renewing = false;

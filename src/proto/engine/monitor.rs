@@ -38,6 +38,9 @@ pub(super) struct Monitor {
     /// The provider's frames are known to see its session: same site, an `unchanged`, or a
     /// code from the hidden iframe.
     pub frames_see: bool,
+    /// Silent requests after `changed` that failed in a row (passing faults): the next poll
+    /// waits as a renewal would.
+    failures: u32,
     /// The mode was told (debug) for this page.
     told: bool,
 }
@@ -49,8 +52,13 @@ impl Engine {
         (interval > 0.0).then_some(url)
     }
 
-    /// A session is in place (installed or adopted): idle logout and monitoring start.
-    pub(super) fn session_began(&mut self) {
+    /// A session is in place (installed or adopted; `fresh`: where there was none): idle
+    /// logout and monitoring start. A login is the user's doing: the idle count starts again.
+    pub(super) fn session_began(&mut self, fresh: bool) {
+        if fresh {
+            self.last_active = self.last_active.max(self.now);
+            self.idle_warned = false;
+        }
         self.idle_watch();
         self.start_monitor();
     }
@@ -78,6 +86,7 @@ impl Engine {
             id,
             name,
             shared: false,
+            if_available: false,
         });
         self.monitor.lock = Some(id);
     }
@@ -198,8 +207,12 @@ impl Engine {
             .cfg
             .as_ref()
             .map_or(5_000.0, |c| c.session_check_interval_ms);
+        let wait = match self.monitor.failures {
+            0 => interval,
+            n => interval.max(backoff_ms(n, 0.5)),
+        };
         self.clear_deadline(Deadline::CheckPoll);
-        self.deadline(self.now + interval, Deadline::CheckPoll);
+        self.deadline(self.now + wait, Deadline::CheckPoll);
     }
 
     pub(super) fn on_check_answer(&mut self, id: u32, status: &str) {
@@ -210,6 +223,7 @@ impl Engine {
         self.clear_deadline(Deadline::CheckLate);
         match status {
             "unchanged" => {
+                self.monitor.failures = 0;
                 if !self.monitor.frames_see {
                     self.monitor.frames_see = true;
                     self.debug(&["check_session: the provider's frame sees its session"]);
@@ -233,6 +247,7 @@ impl Engine {
     /// The silent request after `changed` brought the same user's new tokens.
     pub(super) fn check_installed(&mut self) {
         self.flow = Flow::Idle;
+        self.monitor.failures = 0;
         self.debug(&["check_session: the same user is still logged in"]);
         self.post_transfer("session");
         self.push(Action::Emit(AppEvent::TokensChanged));
@@ -243,7 +258,9 @@ impl Engine {
     pub(super) fn check_failed(&mut self, e: Error) {
         self.flow = Flow::Idle;
         if e.code != Code::LoginRequired {
-            // A passing fault, or an answer that says nothing about who is logged in.
+            // A passing fault, or an answer that says nothing about who is logged in: asked
+            // again later, backing off as a renewal would.
+            self.monitor.failures = self.monitor.failures.saturating_add(1);
             self.debug(&["check_session: the silent request failed: ", &e.message]);
             return self.next_poll();
         }
@@ -256,7 +273,9 @@ impl Engine {
             "check_session: the user logged out at the provider: ",
             &e.message,
         ]);
-        self.provider_logout(None);
+        // The other tabs check the message's `sid` against their ID token's: it is this one.
+        let sid = self.session.as_ref().and_then(Session::sid);
+        self.provider_logout(sid.as_deref());
     }
 
     /// Every tab logs out: the user logged out at the provider (`sid`: that session's).
@@ -280,12 +299,12 @@ impl Engine {
             Some("provider") => "provider",
             _ => "otherTab",
         };
-        if let (Some(sid), Some(mine)) = (
-            v.str_member("sid"),
-            self.session.as_ref().and_then(Session::sid),
-        ) {
-            if reason == "provider" && sid != mine {
-                self.debug(&["front-channel logout for another provider session (sid); ignored"]);
+        if reason == "provider" {
+            // A session whose ID token names its provider session (`sid`) ends only for a
+            // logout that names the same one: any page can frame the front-channel URI.
+            let mine = self.session.as_ref().and_then(Session::sid);
+            if mine.is_some() && v.str_member("sid") != mine.as_deref() {
+                self.debug(&["a provider logout for another provider session (sid); ignored"]);
                 return;
             }
         }

@@ -22,6 +22,15 @@ pub(super) struct PopupLogin {
     pending: Option<PendingLogin>,
 }
 
+/// A popup login's validated code, waiting for the renewal or session check under way: a
+/// refresh in flight must finish first (its rotated refresh token is sent once only).
+pub(super) struct QueuedLogin {
+    pub cmd: u32,
+    pub req: token::Request,
+    pub nonce: String,
+    pub session_state: Option<String>,
+}
+
 fn cancelled(why: &str) -> Error {
     Error::new(Code::LoginCancelled, why)
 }
@@ -110,17 +119,17 @@ impl Engine {
         })();
         match result {
             Ok((req, exchange)) => {
-                // The new login wins over a renewal of the session it replaces.
-                self.yield_flow();
                 self.debug(&["login: the popup came back; exchanging the code"]);
-                self.begin_tokens(
-                    Purpose::Popup { cmd },
-                    false,
+                // Exchanged as soon as no renewal or session check runs (see `settle`).
+                let older = self.queued_login.replace(QueuedLogin {
+                    cmd,
                     req,
-                    Some(exchange.nonce),
-                    None,
-                    params.session_state,
-                );
+                    nonce: exchange.nonce,
+                    session_state: params.session_state,
+                });
+                if let Some(q) = older {
+                    self.reject(q.cmd, cancelled("another popup login completed"));
+                }
             }
             Err(e) => self.reject(cmd, e),
         }
@@ -179,33 +188,13 @@ impl Engine {
             let key = self.marker("silent-redirect");
             self.push(Action::Remove { key });
         }
-        self.on_activity(self.now, false);
+        self.share_activity();
         self.post_transfer("login");
         self.push(Action::Emit(AppEvent::TokensChanged));
         self.resolve(cmd, String::from("null"));
         // Commands that waited for a renewal the login replaced.
         for (c, want) in core::mem::take(&mut self.waiters) {
             self.serve(c, want);
-        }
-    }
-
-    /// Ends the flow in progress (a renewal, a session check) so that a login can take over;
-    /// answers that still come for it are ignored.
-    pub(super) fn yield_flow(&mut self) {
-        match core::mem::replace(&mut self.flow, Flow::Idle) {
-            Flow::Frame { id, .. } => {
-                self.clear_deadline(Deadline::Frame(id));
-                self.clear_deadline(Deadline::Stuck(id));
-                self.push(Action::CloseFrame { id });
-            }
-            Flow::CatchUp { .. } => self.clear_deadline(Deadline::CatchUp),
-            _ => {}
-        }
-        if self.renewing {
-            self.renewing = false;
-            if let Some(id) = self.renew_lock.take() {
-                self.push(Action::Unlock { id });
-            }
         }
     }
 }

@@ -17,6 +17,7 @@ impl Engine {
             id,
             name,
             shared: false,
+            if_available: false,
         });
         self.renew_lock = Some(id);
         self.flow = Flow::RenewLock { id };
@@ -291,6 +292,7 @@ impl Engine {
             self.push(Action::TakeKey);
             self.advance_jobs();
         }
+        let fresh = self.session.is_none();
         self.session = Some(s);
         self.received_at_ms = self.now;
         self.failures = 0;
@@ -300,7 +302,7 @@ impl Engine {
         self.push(Action::State {
             claims: self.session.as_ref().map(|s| s.claims.json.clone()),
         });
-        self.session_began();
+        self.session_began(fresh);
         true
     }
 

@@ -585,8 +585,20 @@ fn a_front_channel_logout_with_a_wrong_iss_or_sid_is_ignored() {
         assert!(w.tabs[t].is_logged_in(), "tab {t}\n{}", w.story(t));
         assert!(logged_out_reasons(&w, t).is_empty());
     }
-    // Without iss and sid (a provider that sends neither), it logs out.
+    // Without a sid, while the ID token has one: any page can frame the front-channel URI.
     front_channel(&mut w, "");
+    for t in 0..2 {
+        assert!(logged_out_reasons(&w, t).is_empty(), "tab {t}");
+    }
+}
+
+#[test]
+fn a_front_channel_logout_without_sid_ends_a_session_whose_id_token_has_none() {
+    let mut w = world(FC);
+    w.op.access_lifetime_s = 3600.0;
+    w.op.no_sid = true;
+    tabs(&mut w, 2);
+    front_channel(&mut w, "?iss=https%3A%2F%2Fop.example");
     for t in 0..2 {
         assert_eq!(logged_out_reasons(&w, t), vec!["provider"], "tab {t}");
     }
@@ -615,4 +627,172 @@ fn a_popup_login_with_dpop_binds_the_tokens_to_this_pages_key() {
     w.run_for(100.0);
     let tokens = result(&w, a, get).and_then(|r| r.ok()).unwrap_or_default();
     assert_eq!(World::member(&tokens, "tokenType").as_deref(), Some("DPoP"));
+}
+
+// -------------------------------------------------------------------------------------------
+// Regressions a review found
+
+#[test]
+fn a_login_after_a_long_logged_out_wait_starts_the_idle_count_afresh() {
+    let mut w = world(&[IDLE, ",\"idleLogoutAtProvider\":false"].concat());
+    w.op.access_lifetime_s = 3600.0;
+    let a = w.open_settled(PAGE);
+    // The user reads the landing page for two minutes, then logs in with the popup.
+    w.run_for(2.0 * MINUTE);
+    let cmd = w.login_popup(a);
+    w.run_for(2.0 * SECOND);
+    assert_eq!(result(&w, a, cmd), Some(Ok(String::from("null"))));
+    assert!(logged_out_reasons(&w, a).is_empty(), "{}", w.story(a));
+    assert!(w.tabs[a].is_logged_in());
+}
+
+#[test]
+fn a_background_tab_that_adopts_a_login_does_not_count_its_logged_out_time_as_idle() {
+    let mut w = world(&[IDLE, ",\"idleLogoutAtProvider\":false"].concat());
+    w.op.access_lifetime_s = 3600.0;
+    let b = w.open_settled(PAGE);
+    w.run_for(5.0 * MINUTE);
+    let a = w.open_settled(PAGE);
+    w.login(a);
+    w.run_for(2.0 * SECOND);
+    assert!(logged_out_reasons(&w, a).is_empty(), "{}", w.story(b));
+    assert!(w.tabs[a].is_logged_in() && w.tabs[b].is_logged_in());
+}
+
+#[test]
+fn at_an_idle_logout_one_tab_ends_the_provider_session_and_the_others_stay() {
+    let mut w = world(IDLE);
+    w.op.access_lifetime_s = 3600.0;
+    tabs(&mut w, 3);
+    w.run_for(61.0 * SECOND);
+    let leaving = (0..3)
+        .filter(|t| {
+            w.tabs[*t]
+                .navigations
+                .iter()
+                .any(|u| u.starts_with("https://op.example/logout"))
+        })
+        .count();
+    assert_eq!(leaving, 1, "one tab leaves for the provider's logout");
+    for t in 0..3 {
+        assert_eq!(logged_out_reasons(&w, t), vec!["idle"], "tab {t}");
+    }
+    assert!(w.op.session.is_none());
+}
+
+/// Runs until tab 0's session check has its hidden iframe out.
+fn until_check_frame(w: &mut World) {
+    let frames = w.tabs[0].frames;
+    for _ in 0..10_000 {
+        if w.tabs[0].frames > frames {
+            return;
+        }
+        w.run_for(10.0);
+    }
+    panic!("no silent request came: {}", w.story(0));
+}
+
+#[test]
+fn renew_tokens_during_a_session_check_settles() {
+    let mut w = checked(1);
+    w.op.latency_ms = 300.0;
+    w.run_for(3.0 * SECOND);
+    w.op.session_serial += 1;
+    until_check_frame(&mut w);
+    let cmd = w.command(0, Command::RenewTokens);
+    w.run_for(5.0 * SECOND);
+    assert!(
+        matches!(result(&w, 0, cmd), Some(Ok(_))),
+        "{:?}\n{}",
+        result(&w, 0, cmd),
+        w.story(0)
+    );
+}
+
+#[test]
+fn a_logout_during_a_session_check_leaves_nothing_stuck() {
+    let mut w = checked(1);
+    w.op.access_lifetime_s = 600.0;
+    w.op.latency_ms = 300.0;
+    w.run_for(3.0 * SECOND);
+    w.op.session_serial += 1;
+    until_check_frame(&mut w);
+    // Another tab logs out while the check's hidden iframe is out.
+    w.deliver(
+        0,
+        Event::Tab {
+            msg: String::from("{\"t\":\"logout\"}"),
+        },
+    );
+    assert!(!w.tabs[0].is_logged_in());
+    w.run_for(5.0 * SECOND);
+    let b = w.open_settled(PAGE);
+    w.login(b);
+    w.run_for(2.0 * SECOND);
+    assert!(w.tabs[0].is_logged_in(), "{}", w.story(0));
+    w.close(b);
+    w.run_for(30.0 * MINUTE);
+    let cmd = w.get_tokens(0);
+    w.run_for(30.0 * SECOND);
+    assert!(matches!(result(&w, 0, cmd), Some(Ok(_))), "{}", w.story(0));
+}
+
+#[test]
+fn a_session_check_whose_silent_request_keeps_failing_backs_off() {
+    let mut w = checked(1);
+    w.run_for(3.0 * SECOND);
+    w.op.session_serial += 1;
+    w.op.down = Some(Down::Status(503, None));
+    let frames = w.tabs[0].frames;
+    w.run_for(60.0 * SECOND);
+    let n = w.tabs[0].frames - frames;
+    assert!(n <= 6, "{n} silent requests in a minute");
+    assert!(w.tabs[0].is_logged_in(), "a passing fault logs nobody out");
+    // The provider recovers: the next check goes on with the same user.
+    w.op.down = None;
+    w.run_for(2.0 * MINUTE);
+    assert!(w.tabs[0].is_logged_in());
+    assert!(logged_out_reasons(&w, 0).is_empty());
+}
+
+#[test]
+fn a_short_idle_timeout_warns_halfway_by_default() {
+    let mut w = world("\"idleTimeoutMs\":30000,\"idleLogoutAtProvider\":false");
+    w.op.access_lifetime_s = 3600.0;
+    tabs(&mut w, 1);
+    w.run_for(5.0 * SECOND);
+    w.activity(0);
+    let at = w.now;
+    w.run_for(100.0);
+    assert!(
+        warnings(&w, 0).is_empty(),
+        "no warning right after activity"
+    );
+    w.run_until(at + 16.0 * SECOND);
+    let warned = warnings(&w, 0);
+    assert_eq!(warned.len(), 1);
+    assert!((warned[0].1 - 15.0 * SECOND).abs() <= 1_001.0, "{warned:?}");
+}
+
+#[test]
+fn a_popup_login_during_a_renewal_waits_for_it_and_no_refresh_token_is_sent_twice() {
+    let mut w = World::new();
+    w.op.access_lifetime_s = 8.0;
+    w.op.latency_ms = 400.0;
+    tabs(&mut w, 2);
+    // Start a popup login just before a renewal is due; its answer comes during the renewal.
+    w.run_for(5.5 * SECOND);
+    let cmd = w.login_popup(0);
+    w.run_for(5.0 * SECOND);
+    assert_eq!(
+        result(&w, 0, cmd),
+        Some(Ok(String::from("null"))),
+        "{}",
+        w.story(0)
+    );
+    for t in 0..2 {
+        assert!(w.tabs[t].is_logged_in(), "tab {t}\n{}", w.story(t));
+        assert!(w.tabs[t].expired_events().is_empty(), "tab {t}");
+    }
+    w.assert_clean();
 }

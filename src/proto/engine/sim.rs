@@ -103,6 +103,8 @@ pub struct Provider {
     pub check_session: bool,
     /// Counts the provider's login sessions (each one's `session_state` differs).
     pub session_serial: u32,
+    /// ID tokens carry no `sid`.
+    pub no_sid: bool,
     grants: Vec<Grant>,
     codes: BTreeMap<String, Code>,
     access: BTreeMap<String, (String, f64)>,
@@ -164,6 +166,7 @@ impl Provider {
             reuse_detected: 0,
             check_session: false,
             session_serial: 0,
+            no_sid: false,
             grants: Vec::new(),
             codes: BTreeMap::new(),
             access: BTreeMap::new(),
@@ -390,8 +393,10 @@ impl Provider {
             .str("aud", CLIENT)
             .num("exp", now_s + self.id_lifetime_s)
             .num("iat", now_s)
-            .str("at_hash", &at_hash(Hash::Sha256, &at))
-            .str("sid", &format!("sid-{}", self.session_serial));
+            .str("at_hash", &at_hash(Hash::Sha256, &at));
+        if !self.no_sid {
+            claims = claims.str("sid", &format!("sid-{}", self.session_serial));
+        }
         if let Some(nonce) = nonce {
             claims = claims.str("nonce", nonce);
         }
@@ -688,6 +693,7 @@ impl World {
 
     /// A page load in tab `t`: a new engine, started with that tab's sessionStorage.
     pub fn load(&mut self, t: usize, href: &str) {
+        self.release_left(t);
         let tab = &mut self.tabs[t];
         tab.seed += 1;
         tab.engine = engine(tab.seed);
@@ -722,10 +728,21 @@ impl World {
 
     /// The page of tab `t` goes away (navigation, reload): the browser lets its locks go.
     fn unload(&mut self, t: usize) {
-        let page = self.tabs[t].page;
-        self.locks.retain(|l| !(l.tab == t && l.page == page));
+        self.leave(t);
+        self.release_left(t);
+    }
+
+    /// The page of tab `t` stops getting events; its Web Locks stay held until the page is
+    /// gone (a navigation's next page arrives: `release_left`).
+    fn leave(&mut self, t: usize) {
         self.tabs[t].page += 1;
         self.tabs[t].loaded = false;
+    }
+
+    /// The browser lets go of the locks of tab `t`'s earlier pages.
+    fn release_left(&mut self, t: usize) {
+        let page = self.tabs[t].page;
+        self.locks.retain(|l| !(l.tab == t && l.page != page));
         self.grant();
     }
 
@@ -920,7 +937,8 @@ impl World {
             }
             Action::Navigate { url: u } => {
                 self.tabs[t].navigations.push(u.clone());
-                self.unload(t);
+                // The page stays until the next one arrives: its locks are held meanwhile.
+                self.leave(t);
                 let next = self.tabs[t].page;
                 let target = if u.starts_with("https://op.example/authorize") {
                     self.op.authorize(&u, false)
@@ -935,8 +953,9 @@ impl World {
                 } else {
                     Some(u)
                 };
-                if let Some(href) = target {
-                    self.schedule(latency, t, next, What::Load(href));
+                match target {
+                    Some(href) => self.schedule(latency, t, next, What::Load(href)),
+                    None => self.release_left(t),
                 }
             }
             Action::ReplaceUrl { url: u } => self.tabs[t].href = u,
@@ -1015,7 +1034,22 @@ impl World {
                     }
                 }
             }
-            Action::Lock { id, name, shared } => {
+            Action::Lock {
+                id,
+                name,
+                shared,
+                if_available,
+            } => {
+                let held = self.locks.iter().any(|l| l.name == name && !(l.shared && shared));
+                if if_available && held {
+                    let e = Event::Failed {
+                        id,
+                        failure: Failure::Blocked,
+                        detail: String::from("held by another tab"),
+                    };
+                    self.event_later(0.0, t, page, e);
+                    return;
+                }
                 self.locks.push(LockRequest {
                     tab: t,
                     page,
