@@ -13,17 +13,22 @@ use pixy_oidc::proto::jose::Hash;
 
 const CONFIG: &str = "{\"issuer\":\"https://op.example\",\"clientId\":\"app\",\
     \"redirectUri\":\"https://app.example/cb\",\
-    \"scopes\":[\"openid\",\"offline_access\"],\"debug\":true}";
+    \"scopes\":[\"openid\",\"offline_access\"],\"debug\":true,\
+    \"idleTimeoutMs\":60000,\"sessionCheckIntervalMs\":1000,\
+    \"frontChannelLogoutUri\":\"https://app.example/fc\"}";
 const DISCOVERY: &str = "{\"issuer\":\"https://op.example\",\
     \"authorization_endpoint\":\"https://op.example/authorize\",\
     \"token_endpoint\":\"https://op.example/token\",\"jwks_uri\":\"https://op.example/jwks\",\
-    \"userinfo_endpoint\":\"https://op.example/userinfo\"}";
+    \"userinfo_endpoint\":\"https://op.example/userinfo\",\
+    \"check_session_iframe\":\"https://op.example/check\"}";
 const JWKS: &str = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}";
-const PAGES: [&str; 4] = [
+const PAGES: [&str; 6] = [
     "https://app.example/home",
-    "https://app.example/cb?code=c&state=s&iss=https%3A%2F%2Fop.example",
+    "https://app.example/cb?code=c&state=s&iss=https%3A%2F%2Fop.example&session_state=x.y",
     "https://app.example/cb?error=login_required&state=s",
     "file:///nowhere",
+    "https://app.example/fc?iss=https%3A%2F%2Fop.example&sid=s",
+    "https://app.example/fc",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -55,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
     let start = Event::Start {
         secure: true,
         held: None,
+        embedder: (pick % 3 == 0).then(|| String::from("https://op.example")),
         config: String::from(CONFIG),
         href: PAGES[usize::from(pick) % PAGES.len()].to_string(),
         stored,
@@ -107,7 +113,8 @@ fuzz_target!(|data: &[u8]| {
                     Failure::Crypto,
                     Failure::Storage,
                     Failure::Navigation,
-                ][usize::from(rest.get(1).copied().unwrap_or(0) % 5)],
+                    Failure::Blocked,
+                ][usize::from(rest.get(1).copied().unwrap_or(0) % 6)],
                 detail: body,
             },
             b'D' => Event::Digest {
@@ -119,6 +126,10 @@ fuzz_target!(|data: &[u8]| {
                 ok: rest.len() % 2 == 0,
             },
             b'H' => Event::FrameAnswer { id, href: body },
+            b'P' => Event::PopupAnswer { id, href: body },
+            b'p' => Event::PopupClosed { id },
+            b'K' => Event::CheckAnswer { id, status: body },
+            b'U' => Event::Activity,
             b'S' => Event::Stored { id },
             b'L' => Event::LockGranted { id },
             b'Q' => Event::Locks {
@@ -130,17 +141,25 @@ fuzz_target!(|data: &[u8]| {
             },
             b'C' => Event::Command {
                 cmd: id + 1,
-                command: match id % 5 {
+                command: match id % 7 {
                     0 => Command::GetTokens,
                     1 => Command::RenewTokens,
                     2 => Command::GetUserInfo,
                     3 => Command::Logout {
                         redirect_to: Some(body),
                     },
+                    4 => Command::Activity,
+                    5 => Command::Login {
+                        redirect_to: None,
+                        extra: Vec::new(),
+                        href: None,
+                        popup: true,
+                    },
                     _ => Command::Login {
                         redirect_to: None,
                         extra: Vec::new(),
                         href: Some(body),
+                        popup: false,
                     },
                 },
             },
@@ -195,6 +214,13 @@ fn answer(a: Action, body: String) -> Option<Event> {
             names: Vec::new(),
         },
         Action::Post { msg, .. } => Event::Tab { msg },
+        Action::PopupGo { id, .. } => Event::PopupAnswer { id, href: body },
+        Action::CheckPopup { id } => Event::PopupClosed { id },
+        Action::CheckFrame { id, .. } => Event::FrameLoaded { id },
+        Action::CheckPost { id, .. } => Event::CheckAnswer {
+            id,
+            status: String::from(if body.len() % 2 == 0 { "changed" } else { "unchanged" }),
+        },
         _ => return None,
     })
 }
