@@ -2305,6 +2305,20 @@ impl Engine {
         }
         self.stop_monitor(true);
         self.drop_popup_with(internal("the client was closed"));
+        // A popup login whose code is waiting or being exchanged settles too.
+        let exchanging = match &self.flow {
+            Flow::Tokens(p) => match p.purpose {
+                Purpose::Popup { cmd } => Some(cmd),
+                _ => None,
+            },
+            _ => None,
+        };
+        for cmd in exchanging
+            .into_iter()
+            .chain(self.queued_login.take().map(|q| q.cmd))
+        {
+            self.reject(cmd, internal("the client was closed"));
+        }
         self.unlock_all();
         self.flow = Flow::Idle;
         self.deadlines.clear();

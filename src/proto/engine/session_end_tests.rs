@@ -796,3 +796,21 @@ fn a_popup_login_during_a_renewal_waits_for_it_and_no_refresh_token_is_sent_twic
     }
     w.assert_clean();
 }
+
+#[test]
+fn close_settles_a_popup_login_at_every_step() {
+    // Before the window is sent, while it is at the provider, during the code exchange.
+    for after_ms in [0.0, 1.0, 60.0, 110.0, 125.0] {
+        let mut w = World::new();
+        w.op.latency_ms = 50.0;
+        let a = w.open_settled(PAGE);
+        let cmd = w.login_popup(a);
+        w.run_for(after_ms);
+        w.close(a);
+        assert!(
+            matches!(result(&w, a, cmd), Some(Err(Code::InternalError))),
+            "closed {after_ms} ms after the click: {:?}",
+            result(&w, a, cmd)
+        );
+    }
+}
