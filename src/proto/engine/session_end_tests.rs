@@ -66,6 +66,18 @@ fn result(w: &World, t: usize, cmd: u32) -> Option<core::result::Result<String, 
     w.result(t, cmd).map(|r| r.clone().map_err(|e| e.code))
 }
 
+/// `login({ popup: true })` in tab `t`, the user logs in there; it must have resolved.
+fn popup_logged_in(w: &mut World, t: usize) {
+    let cmd = w.login_popup(t);
+    w.run_for(2.0 * SECOND);
+    assert_eq!(
+        result(w, t, cmd),
+        Some(Ok(String::from("null"))),
+        "{}",
+        w.story(t)
+    );
+}
+
 // -------------------------------------------------------------------------------------------
 // Popup login
 
@@ -121,14 +133,7 @@ fn a_popup_login_resolves_on_the_same_page_and_logs_in_every_tab() {
 fn a_popup_login_goes_to_the_silent_redirect_uri_without_prompt_none() {
     let mut w = world("\"silentRedirectUri\":\"https://app.example/silent.html\"");
     let a = w.open_settled(PAGE);
-    let cmd = w.login_popup(a);
-    w.run_for(2.0 * SECOND);
-    assert_eq!(
-        result(&w, a, cmd),
-        Some(Ok(String::from("null"))),
-        "{}",
-        w.story(a)
-    );
+    popup_logged_in(&mut w, a);
     let code =
         w.op.token_requests
             .iter()
@@ -226,14 +231,7 @@ fn a_popup_login_while_logged_in_replaces_the_session_for_every_tab() {
     tabs(&mut w, 2);
     w.op.session = None;
     w.op.user = String::from("bob");
-    let cmd = w.login_popup(1);
-    w.run_for(2.0 * SECOND);
-    assert_eq!(
-        result(&w, 1, cmd),
-        Some(Ok(String::from("null"))),
-        "{}",
-        w.story(1)
-    );
+    popup_logged_in(&mut w, 1);
     for t in 0..2 {
         let claims = w.tabs[t].claims.clone().unwrap_or_default();
         assert!(claims.contains("\"sub\":\"bob\""), "tab {t}: {claims}");
@@ -608,14 +606,7 @@ fn a_front_channel_logout_without_sid_ends_a_session_whose_id_token_has_none() {
 fn a_popup_login_with_dpop_binds_the_tokens_to_this_pages_key() {
     let mut w = world("\"dpop\":true");
     let a = w.open_settled(PAGE);
-    let cmd = w.login_popup(a);
-    w.run_for(2.0 * SECOND);
-    assert_eq!(
-        result(&w, a, cmd),
-        Some(Ok(String::from("null"))),
-        "{}",
-        w.story(a)
-    );
+    popup_logged_in(&mut w, a);
     assert!(
         w.tabs[a]
             .proofs
@@ -639,9 +630,7 @@ fn a_login_after_a_long_logged_out_wait_starts_the_idle_count_afresh() {
     let a = w.open_settled(PAGE);
     // The user reads the landing page for two minutes, then logs in with the popup.
     w.run_for(2.0 * MINUTE);
-    let cmd = w.login_popup(a);
-    w.run_for(2.0 * SECOND);
-    assert_eq!(result(&w, a, cmd), Some(Ok(String::from("null"))));
+    popup_logged_in(&mut w, a);
     assert!(logged_out_reasons(&w, a).is_empty(), "{}", w.story(a));
     assert!(w.tabs[a].is_logged_in());
 }

@@ -622,6 +622,8 @@ pub struct World {
     pub popup_blocked: bool,
     /// The user closes the login popup this long after it opened, without logging in.
     pub popup_closed_after: Option<f64>,
+    /// The authorization URLs login popups were sent to.
+    pub popup_urls: Vec<String>,
 }
 
 impl Default for World {
@@ -647,6 +649,7 @@ impl World {
             spins: (usize::MAX, 0.0, 0),
             popup_blocked: false,
             popup_closed_after: None,
+            popup_urls: Vec::new(),
         }
     }
 
@@ -972,6 +975,7 @@ impl World {
                 }
             }
             Action::PopupGo { id, url: u } => {
+                self.popup_urls.push(u.clone());
                 if let Some(after) = self.popup_closed_after {
                     // The user looks at the provider's page and closes the window.
                     self.schedule(after, t, page, What::ClosePopup(id));
