@@ -40,9 +40,16 @@ use crate::proto::token::{self, Secret, TokenResponse};
 use crate::proto::{logout, url, userinfo};
 use action::quote;
 
-/// How long a starting tab waits for another open tab of the app to hand over its session.
-/// Tabs of one browser answer within a few milliseconds; a first visit pays this once.
+/// How long a starting tab waits for another open tab of the app to hand over its session
+/// while it does not know whether any tab holds one (no answer from the lock manager yet, or
+/// no Web Locks). Tabs of one browser answer within a few milliseconds.
 pub const HANDOVER_WAIT_MS: f64 = 25.0;
+/// How long a starting tab waits when the locks show that another tab holds a session: that
+/// tab will answer, but a busy machine or a background tab can take far longer than a few
+/// milliseconds, and giving up early would cost a request to the provider (or, with
+/// `sessionRestore: "none"`, show a logged-in user as logged out). Bounded, for a tab that
+/// holds its lock but is frozen.
+pub const HANDOVER_HELD_MS: f64 = 1_000.0;
 /// How long a tab that finds, under the renewal lock, that another tab renewed after it waits
 /// for that tab's tokens. Sending its own (rotated) refresh token instead would make the
 /// provider revoke the whole grant, for every tab.
@@ -138,8 +145,10 @@ struct Pipe {
 enum Flow {
     Idle,
     /// Start: asked the other tabs for their session (and, query `id`, whether any holds one).
+    /// `held`: the locks show that a tab holds a session, so the wait is the longer one.
     Handover {
         id: u32,
+        held: bool,
     },
     /// Start: the discovery document, then the callback (if the page is one) or a restore.
     Discovery {
@@ -297,6 +306,9 @@ pub struct Engine {
     fetches: Vec<InFlight>,
     side: Vec<(u32, Side)>,
     next_id: u32,
+    /// This page's start asked the other tabs with this id; only answers naming it (or a
+    /// login) are taken during the start, never a renewal's news sent before a logout.
+    hello: String,
     started: bool,
     closed: bool,
     /// sessionStorage markers: the silent top-level redirect was tried in this tab session;
@@ -449,6 +461,7 @@ impl Engine {
             fetches: Vec::new(),
             side: Vec::new(),
             next_id: 1,
+            hello: String::new(),
             started: false,
             closed: false,
             redirect_tried: false,
@@ -820,20 +833,37 @@ impl Engine {
                 // before the start show none, no tab can hand a session over, and the start asks
                 // the provider at once.
                 let prefix = self.generation_prefix();
-                if held.is_some_and(|h| !h.iter().any(|n| n.starts_with(prefix.as_str()))) {
+                let holds = held
+                    .as_ref()
+                    .map(|h| h.iter().any(|n| n.starts_with(prefix.as_str())));
+                if holds == Some(false) {
                     self.debug(&["start: no other tab holds a session"]);
                     self.after_handover();
                     return Ok(());
                 }
                 // Another open tab of the app hands its session over first: no request at all.
-                self.post(String::from("{\"t\":\"hello\"}"));
+                let mut n = [0u8; 12];
+                if !(self.random)(&mut n) {
+                    n[..8].copy_from_slice(&self.now.to_bits().to_le_bytes());
+                }
+                self.hello = b64::encode(&n);
+                let hello = ObjectWriter::new()
+                    .str("t", "hello")
+                    .str("n", &self.hello)
+                    .finish();
+                self.post(hello);
                 // Every tab with a session holds a generation lock: when none is held, no tab
                 // can answer, and the start goes on without waiting.
                 let id = self.id();
-                let prefix = self.generation_prefix();
+                let held = holds == Some(true);
                 self.push(Action::QueryLocks { id, prefix });
-                self.flow = Flow::Handover { id };
-                self.deadline(self.now + HANDOVER_WAIT_MS, Deadline::Handover);
+                self.flow = Flow::Handover { id, held };
+                let wait = if held {
+                    HANDOVER_HELD_MS
+                } else {
+                    HANDOVER_WAIT_MS
+                };
+                self.deadline(self.now + wait, Deadline::Handover);
                 self.debug(&["start: asking the other tabs for their session"]);
             }
             Ok(Some(params)) => {
@@ -1716,10 +1746,19 @@ impl Engine {
             .filter_map(|n| json::number_value(n.as_bytes()))
             .fold(0.0, f64::max);
         match core::mem::replace(&mut self.flow, Flow::Idle) {
-            Flow::Handover { id: x } if x == id && shared == 0.0 => {
-                self.clear_deadline(Deadline::Handover);
-                self.debug(&["start: no other tab holds a session"]);
-                self.after_handover();
+            Flow::Handover { id: x, held } if x == id => {
+                if shared == 0.0 {
+                    self.clear_deadline(Deadline::Handover);
+                    self.debug(&["start: no other tab holds a session"]);
+                    self.after_handover();
+                } else {
+                    // A tab holds a session: its answer is worth the longer wait.
+                    if !held {
+                        self.clear_deadline(Deadline::Handover);
+                        self.deadline(self.now + HANDOVER_HELD_MS, Deadline::Handover);
+                    }
+                    self.flow = Flow::Handover { id, held: true };
+                }
             }
             Flow::Tokens(mut pipe) if pipe.query == Some(id) => {
                 pipe.query = None;

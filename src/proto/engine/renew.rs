@@ -230,6 +230,11 @@ impl Engine {
     /// The message handing this tab's session to the others: `login` after a login, else
     /// `session`. The public metadata and keys come along, so the other tab makes no request.
     pub(super) fn post_transfer(&mut self, kind: &str) {
+        self.post_transfer_to(kind, None);
+    }
+
+    /// The session, as the answer to the hello `to` of a starting tab.
+    fn post_transfer_to(&mut self, kind: &str, to: Option<&str>) {
         let Some(s) = &self.session else {
             return;
         };
@@ -241,6 +246,7 @@ impl Engine {
             .str("meta", &self.meta_body)
             .str("jwks", &self.jwks_body)
             .opt_str("jwk", if key { self.dpop_key.as_deref() } else { None })
+            .opt_str("to", to)
             .finish();
         self.push(Action::Post { msg, key });
     }
@@ -312,7 +318,8 @@ impl Engine {
         };
         match v.str_member("t") {
             Some("hello") if self.session.is_some() => {
-                self.post_transfer("session");
+                let to = v.str_member("n").map(str::to_string);
+                self.post_transfer_to("session", to.as_deref());
             }
             // A tab still starting has no session to end, and its start flow (the iframe,
             // the code exchange) must not lose its answers and deadlines: it settles first.
@@ -326,8 +333,11 @@ impl Engine {
             Some(kind @ ("session" | "login")) => {
                 let login = kind == "login";
                 match self.flow {
+                    // A starting page takes a login, or the answer to its own hello: news of a
+                    // renewal sent before the other tab heard of a logout must not log it in.
                     Flow::Handover { .. } => {
-                        if self.adopt(&v, false) {
+                        let mine = v.str_member("to") == Some(self.hello.as_str());
+                        if (login || mine) && self.adopt(&v, false) {
                             self.clear_deadline(Deadline::Handover);
                             self.ready(Some("otherTab"));
                         }

@@ -1091,7 +1091,7 @@ impl World {
             Action::Reject { cmd, error } => {
                 self.tabs[t].results.insert(cmd, Err(error));
             }
-            Action::Debug { msg } | Action::Console { msg } => self.tabs[t].debug.push(msg),
+            Action::Debug { msg } | Action::Console { msg } => self.tabs[t].debug.push(format!("@{} {msg}", self.now)),
         }
     }
 

@@ -471,7 +471,13 @@ fn a_laptop_asleep_for_8_hours_whose_grant_was_revoked_ends_the_session() {
     w.deliver(0, Event::Visible);
     w.run_for(SECOND);
     for t in 0..2 {
-        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
+        assert!(
+            !w.tabs[t].is_logged_in(),
+            "tab {t}: {}\n0: {}\n2: {}",
+            w.story(t),
+            w.story(0),
+            w.story(2)
+        );
     }
     let e = w.tabs[0].expired_events();
     assert_eq!(e.len(), 1);
@@ -554,7 +560,13 @@ fn a_logout_during_a_renewal_is_not_undone_by_the_late_answer() {
     assert_eq!(w.op.count("refresh_token"), 1);
     assert_eq!(err(&w, 1, r).code, Code::NotLoggedIn);
     for t in [1, 2] {
-        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
+        assert!(
+            !w.tabs[t].is_logged_in(),
+            "tab {t}: {}\n0: {}\n2: {}",
+            w.story(t),
+            w.story(0),
+            w.story(2)
+        );
     }
     assert!(w.tabs[1]
         .events
@@ -577,7 +589,13 @@ fn a_session_handed_over_after_a_logout_is_ignored() {
     w.command(0, Command::RenewTokens);
     w.run_for(5.0 * SECOND);
     for t in 0..3 {
-        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
+        assert!(
+            !w.tabs[t].is_logged_in(),
+            "tab {t}: {}\n0: {}\n2: {}",
+            w.story(t),
+            w.story(0),
+            w.story(2)
+        );
     }
     w.assert_clean();
 }
@@ -791,6 +809,40 @@ fn a_start_with_no_tab_holding_a_session_does_not_wait_for_a_hand_over() {
         !w.story(u).contains("no other tab holds a session"),
         "{}",
         w.story(u)
+    );
+}
+
+#[test]
+fn a_new_tab_waits_for_a_slow_tab_that_holds_a_session_but_not_for_ever() {
+    // A busy machine or a background tab: the answer takes 300 ms, not a few. The locks show
+    // that a tab holds a session, so the start waits for it instead of asking the provider.
+    let mut w = logged_in(300.0);
+    w.post_delay_ms = 300.0;
+    let before = w.op.requests.len();
+    let b = w.open_settled(PAGE);
+    assert_eq!(
+        ok(&w, b, 0),
+        "{\"restoredVia\":\"otherTab\"}",
+        "{}",
+        w.story(b)
+    );
+    assert_eq!(w.op.requests.len(), before, "{:?}", w.op.requests);
+    // A tab that holds its lock but never answers (frozen): the start goes on by itself after
+    // the longer wait and restores the session from the provider.
+    w.post_delay_ms = 60_000.0;
+    let c = w.open(PAGE);
+    w.run_for(HANDOVER_HELD_MS - 50.0);
+    assert!(w.result(c, 0).is_none(), "still waiting: {}", w.story(c));
+    w.run_for(5_000.0);
+    assert!(w.tabs[c].is_logged_in(), "{}", w.story(c));
+    assert!(
+        w.story(c).contains("start: no other tab has a session"),
+        "{}",
+        w.story(c)
+    );
+    assert!(
+        w.op.requests.iter().any(|(tab, _)| *tab == c),
+        "restored at the provider"
     );
 }
 
