@@ -174,7 +174,7 @@ fn a_popup_the_user_closes_rejects_within_a_second() {
         None,
         "still waiting while the popup is open"
     );
-    w.run_until(closed_at + SECOND);
+    w.run_until(closed_at + popup::POPUP_POLL_MS);
     assert_eq!(result(&w, a, cmd), Some(Err(Code::LoginCancelled)));
     assert!(!w.tabs[a].is_logged_in());
     // No more polling of a window that is gone: the engine falls asleep.
