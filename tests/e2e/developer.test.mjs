@@ -254,8 +254,9 @@ e2e("under a strict CSP with Trusted Types: login, reload restore (iframe) and r
 e2e("debug: true narrates the restore path and the renewal in the console, and never shows a token", async () => {
   app.setConfig({ issuer: provider.issuer, clientId: CLIENT_ID, debug: true });
   const tokenBodies = [];
-  page.on("response", async (r) => {
-    if (r.url() === `${provider.issuer}/token` && r.request().method() === "POST") tokenBodies.push(await r.json().catch(() => ({})));
+  // Bodies are read after the response event: kept as promises, awaited before use.
+  page.on("response", (r) => {
+    if (r.url() === `${provider.issuer}/token` && r.request().method() === "POST") tokenBodies.push(r.json().catch(() => ({})));
   });
   await logIn(app.origin, "heidi");
   await page.reload();
@@ -276,7 +277,7 @@ e2e("debug: true narrates the restore path and the renewal in the console, and n
   has("renewal: refresh token grant");
 
   const secrets = [tokens.accessToken, tokens.idToken, tokens.idToken.split(".")[2]];
-  for (const b of tokenBodies) secrets.push(...[b.access_token, b.id_token, b.refresh_token].filter(Boolean));
+  for (const b of await Promise.all(tokenBodies)) secrets.push(...[b.access_token, b.id_token, b.refresh_token].filter(Boolean));
   assert.ok(secrets.length >= 6, "tokens were seen");
   for (const m of consoleLog) {
     for (const s of secrets) assert.equal(m.text.includes(s), false, `a token in the console: ${m.text.slice(0, 80)}`);

@@ -107,20 +107,19 @@ async function logIn(user) {
   await waitReady();
 }
 
-function lastTokenResponse() {
-  // Filled by watchTokenResponses(); read after the login.
-  return tokenResponses.at(-1);
+/** The last token response the page received, once its body is read (the body is read after
+ * the response event, so a test that reads right after the login must wait for it). */
+async function lastTokenResponse() {
+  const read = await Promise.all(tokenResponses);
+  return read.filter(Boolean).at(-1);
 }
 let tokenResponses = [];
 function watchTokenResponses() {
   tokenResponses = [];
-  page.on("response", async (res) => {
+  page.on("response", (res) => {
     if (res.url() === `${provider.issuer}/token` && res.request().method() === "POST") {
-      try {
-        tokenResponses.push(await res.json());
-      } catch {
-        // preflight or unreadable body
-      }
+      // null: a preflight or an unreadable body
+      tokenResponses.push(res.json().catch(() => null));
     }
   });
 }
@@ -157,7 +156,7 @@ e2e("no access, ID or refresh token is kept in localStorage, sessionStorage, Ind
   assert.equal(typeof tokens.accessToken, "string");
   assert.equal(typeof tokens.idToken, "string");
   const secrets = { accessToken: tokens.accessToken, idToken: tokens.idToken };
-  const tr = lastTokenResponse();
+  const tr = await lastTokenResponse();
   assert.ok(tr, "the token response was seen");
   assert.equal(tr.access_token, tokens.accessToken, "getTokens() returns the access token the provider issued");
   if (tr.refresh_token) secrets.refreshToken = tr.refresh_token;

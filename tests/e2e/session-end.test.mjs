@@ -128,7 +128,7 @@ e2e("login({ popup: true }) logs in without leaving the page, and every tab with
   assert.equal(a.url(), `${app.origin}/t/app.html`, "the URL is the app's, without a response");
   assert.equal(await status(a), "logged in as alice");
   await b.waitForFunction(() => document.getElementById("status").textContent === "logged in as alice");
-  await popup.waitForEvent("close", { timeout: 2_000 }).catch(() => {});
+  if (!popup.isClosed()) await popup.waitForEvent("close", { timeout: WAIT }).catch(() => {});
   assert.ok(popup.isClosed(), "the library closed the popup");
   const stored = await a.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
   const tokens = await a.evaluate(() => window.oidc.getTokens());
@@ -217,6 +217,8 @@ e2e("idle: activity in one of three tabs keeps all; then all warn, and all log o
   for (const p of [b, c]) await p.waitForFunction(() => window.oidc.isLoggedIn);
   // 9 s of activity in tab b only: longer than the timeout.
   await keepActive(b, 9_000);
+  // Within half a second of the last move (keepActive sleeps after it). The library counts at
+  // most one activity a second, so the count may start up to a second before the last move.
   const stopped = Date.now();
   for (const p of [a, b, c]) {
     assert.deepEqual(await events(p, "idleWarning"), [], "no warning while tab b is active");
@@ -226,7 +228,7 @@ e2e("idle: activity in one of three tabs keeps all; then all warn, and all log o
   for (const p of [a, b, c]) {
     const [w] = await events(p, "idleWarning");
     assert.ok(w.msLeft > 1_500 && w.msLeft <= 3_000, `msLeft ${w.msLeft}`);
-    assert.ok(w.at - stopped >= 1_500 && w.at - stopped < 4_500, `warned ${w.at - stopped} ms after the last activity`);
+    assert.ok(w.at - stopped >= 1_000 && w.at - stopped < 4_500, `warned ${w.at - stopped} ms after the last activity`);
   }
   for (const p of [a, b, c]) await p.waitForFunction(() => window.events.some((e) => e.type === "loggedOut"), null, { timeout: 6_000 });
   const outs = [];
@@ -237,7 +239,7 @@ e2e("idle: activity in one of three tabs keeps all; then all warn, and all log o
     outs.push(out.at);
   }
   assert.ok(Math.max(...outs) - Math.min(...outs) < 1_000, `all tabs within a second: ${outs.map((t) => t - stopped)}`);
-  assert.ok(outs[0] - stopped >= 4_500, `logged out ${outs[0] - stopped} ms after the last activity`);
+  assert.ok(outs[0] - stopped >= 4_000, `logged out ${outs[0] - stopped} ms after the last activity`);
   assert.equal(op.endSessions.length, 0, "idleLogoutAtProvider: false leaves the provider alone");
 });
 

@@ -166,20 +166,19 @@ async function newTab(name) {
       log.push(`[${name} ${main ? "top-level" : "iframe"} ${r.method()} ${entry.path}${entry.params.prompt ? ` prompt=${entry.params.prompt}` : ""}]`);
     }
   });
-  page.on("response", async (res) => {
+  page.on("response", (res) => {
     const u = new URL(res.url());
     if (issuers.includes(u.origin) && u.pathname === "/token" && res.request().method() === "POST") {
-      try {
-        tab.tokenResponses.push(await res.json());
-      } catch {
-        // unreadable body
-      }
+      // The body is read after the event: readers wait for it (lastTokenResponse). null: unreadable.
+      tab.tokenResponses.push(res.json().catch(() => null));
     }
   });
   tabs.push(tab);
   return tab;
 }
 
+/** The last token response `tab` received, its body read. */
+const lastTokenResponse = async (tab) => (await Promise.all(tab.tokenResponses)).filter(Boolean).at(-1);
 const since = (tab, t) => tab.requests.filter((r) => r.at >= t);
 const authorize = (reqs) => reqs.filter((r) => r.path === "/auth" && r.method === "GET");
 const topLevelAuth = (reqs) => authorize(reqs).filter((r) => r.main);
@@ -380,7 +379,7 @@ e2e("with another tab of the app open, a new tab and a reload are logged in from
   const A = await newTab("A");
   await logIn(A, crossApp, "ann");
   const tokensA = await getTokens(A);
-  const refreshToken = A.tokenResponses.at(-1)?.refresh_token;
+  const refreshToken = (await lastTokenResponse(A))?.refresh_token;
   const opBefore = { auth: restoreOp.authRequests.length, token: restoreOp.tokenRequests.length };
 
   const B = await newTab("B");

@@ -4,8 +4,8 @@
 //! Activity is the user's pointer, keys, scroll and focus in any tab (the shell reports it, at
 //! most once per [`ACTIVITY_REPORT_MS`]) and `reportActivity()`. Tabs tell each other the time
 //! of their latest activity, at most once per [`ACTIVITY_SHARE_MS`] (at once when it cancels a
-//! warning), so every tab counts from the same moment, warns at the same time and reaches zero
-//! at the same time. The count uses the wall clock: a laptop that slept past the timeout is
+//! warning) and at the latest that long after it, so every tab counts from the same moment,
+//! warns at the same time and reaches zero at the same time. The count uses the wall clock: a laptop that slept past the timeout is
 //! idle, and the touch that wakes it does not bring the session back.
 
 use super::*;
@@ -13,8 +13,8 @@ use super::*;
 /// The shell reports at most one activity of a tab per this long: pointer moves come by the
 /// hundred a second, and the idle count needs no finer grain.
 pub const ACTIVITY_REPORT_MS: f64 = 1_000.0;
-/// A tab tells the others of its activity at most once per this long, so the idle logout may
-/// come this much early at most.
+/// A tab tells the others of its activity at most once per this long; activity it held back
+/// is told when this long has passed, so the other tabs know of it well before any warning.
 pub const ACTIVITY_SHARE_MS: f64 = 1_000.0;
 
 impl Engine {
@@ -35,7 +35,12 @@ impl Engine {
     /// The next idle wake-up: the warning, then the logout.
     pub(super) fn idle_wake(&self) -> Option<f64> {
         let (end, warn) = self.idle_times()?;
-        Some(if self.idle_warned { end } else { warn })
+        let next = if self.idle_warned { end } else { warn };
+        Some(if self.share_due {
+            next.min(self.active_shared + ACTIVITY_SHARE_MS)
+        } else {
+            next
+        })
     }
 
     /// The shell reports activity while idle logout applies, and not otherwise.
@@ -70,13 +75,19 @@ impl Engine {
             self.debug(&["idle: activity; the idle logout is off again"]);
             self.push(Action::Emit(AppEvent::IdleWarningCancelled));
         }
-        if !from_tab && (warned || self.now - self.active_shared >= ACTIVITY_SHARE_MS) {
-            self.share_activity();
+        if !from_tab {
+            if warned || self.now - self.active_shared >= ACTIVITY_SHARE_MS {
+                self.share_activity();
+            } else {
+                // Told when the throttle allows (idle_tick), not dropped.
+                self.share_due = true;
+            }
         }
     }
 
     /// Tells the other tabs when the user was last active here.
     pub(super) fn share_activity(&mut self) {
+        self.share_due = false;
         if self.idle_timeout().is_none() {
             return;
         }
@@ -93,6 +104,9 @@ impl Engine {
         let Some((end, warn)) = self.idle_times() else {
             return;
         };
+        if self.share_due && self.now >= self.active_shared + ACTIVITY_SHARE_MS {
+            self.share_activity();
+        }
         if self.now >= end {
             self.idle_logout();
         } else if self.now >= warn && !self.idle_warned {

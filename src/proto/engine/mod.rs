@@ -345,11 +345,13 @@ pub struct Engine {
     /// The idle logout's lock: the one tab that gets it ends the provider's session.
     idle_nav: Option<(u32, String)>,
     /// Idle logout: when the user was last active in any tab, whether the warning is out,
-    /// whether the shell reports activity, when this tab last told the others.
+    /// whether the shell reports activity, when this tab last told the others, and whether
+    /// it has activity of its own the others have not heard of yet.
     last_active: f64,
     idle_warned: bool,
     watching: bool,
     active_shared: f64,
+    share_due: bool,
     /// Session monitoring (see monitor.rs).
     monitor: monitor::Monitor,
     /// The origin of the page embedding this one (`None`: top-level).
@@ -491,6 +493,7 @@ impl Engine {
             idle_warned: false,
             watching: false,
             active_shared: 0.0,
+            share_due: false,
             monitor: monitor::Monitor::default(),
             embedder: None,
         }

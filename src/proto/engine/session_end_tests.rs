@@ -302,6 +302,31 @@ fn activity_in_one_tab_keeps_all_three_logged_in_then_all_warn_and_log_out_toget
 }
 
 #[test]
+fn activity_held_back_by_the_throttle_still_reaches_the_other_tabs_in_time() {
+    let mut w = world(&[IDLE, ",\"idleLogoutAtProvider\":false"].concat());
+    w.op.access_lifetime_s = 3600.0;
+    tabs(&mut w, 3);
+    // A burst in tab 1: told at once; then more activity 0.6 s later, within the throttle.
+    w.activity(1);
+    w.run_for(600.0);
+    w.activity(1);
+    let last = w.now;
+    // Nothing more anywhere: every tab counts from that last activity, not the first, and they
+    // all warn at the same moment.
+    w.run_until(last + 51.0 * SECOND);
+    for t in 0..3 {
+        let warned = warnings(&w, t);
+        assert_eq!(warned.len(), 1, "tab {t}: {warned:?}");
+        assert!(
+            (warned[0].0 - (last + 50.0 * SECOND)).abs() <= 10.0,
+            "tab {t} warned {} ms after the last activity",
+            warned[0].0 - last
+        );
+    }
+    w.assert_clean();
+}
+
+#[test]
 fn activity_anywhere_cancels_the_warning_in_every_tab() {
     let mut w = world(&[IDLE, ",\"idleLogoutAtProvider\":false"].concat());
     w.op.access_lifetime_s = 3600.0;
