@@ -182,8 +182,11 @@ async function spaJourney({ page, app, provider, user, base }) {
   await page.goto(`${app.origin}${base}`, { timeout: STEP });
   await expectStatus(page, "logged out");
 
-  // The protected route starts the login and comes back to it.
+  // The protected route starts the login and comes back to it. (The login form must show: no
+  // provider session yet. Waiting for it also waits for the page to leave, which starts after
+  // the click returned.)
   await byTestId(page, "nav-profile").click({ timeout: STEP });
+  await page.waitForURL((u) => u.href.startsWith(provider.issuer), { timeout: STEP });
   await signInAtProvider(page, provider, app, user);
   await byTestId(page, "protected").waitFor({ state: "visible", timeout: STEP });
   assert.equal(new URL(page.url()).pathname, `${base}profile`);
@@ -415,6 +418,7 @@ describe("example apps against the local provider", { timeout: 300_000 }, () => 
       assert.ok(app.requests.includes("/pkg/pixy_oidc_bg.wasm"), `wasm not fetched from /pkg/: ${app.requests}`);
 
       await byTestId(page, "login").click({ timeout: STEP });
+      await page.waitForURL((u) => u.href.startsWith(provider.issuer), { timeout: STEP });
       await signInAtProvider(page, provider, app, user);
       await expectStatus(page, "logged in");
       assertNoAuthParams(page);
@@ -573,7 +577,9 @@ describe("the demo page (www/index.html) under npm start: every API call, the ev
     await other.close();
 
     // Log out: the event is logged before the page leaves; back logged out.
+    const ends = dev.provider.endSessions.length;
     await page.click("#logout");
+    await until(async () => dev.provider.endSessions.length > ends, "the logout at the provider");
     await page.waitForURL((u) => u.origin === dev.origin, { timeout: STEP });
     await page.waitForSelector("body[data-ready='1']", { state: "attached", timeout: STEP });
     await until(async () => (await text("status")) === "logged out", "logged out");
