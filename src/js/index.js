@@ -242,6 +242,34 @@ function forget(oidc) {
 }
 
 /**
+ * Holds this page's load event until `done` settles, when the page is in a frame, not loaded
+ * yet, and configured for front-channel logout: the provider's logout page waits for its
+ * frames' load events and may then navigate away, which would cut the page off while the
+ * engine (loading asynchronously) tells the other tabs. A child document opened and not yet
+ * closed keeps the page loading. At most 10 s. Whether this page is the front-channel page is
+ * the engine's to decide; this only gives it the time.
+ */
+function holdLoad(config, done) {
+  try {
+    if (window.parent === window || document.readyState === "complete" || !config?.frontChannelLogoutUri) return;
+    const frame = document.createElement("iframe");
+    frame.hidden = true;
+    document.documentElement.append(frame);
+    const doc = frame.contentDocument;
+    doc.open();
+    const release = () => {
+      clearTimeout(timer);
+      doc.close();
+      frame.remove();
+    };
+    const timer = setTimeout(release, 10_000);
+    done.then(release, release);
+  } catch {
+    // Only a head start: the start goes on without it.
+  }
+}
+
+/**
  * Creates the client, or returns the one already created with the same config (React
  * StrictMode calls twice): a callback is processed once, never twice.
  */
@@ -289,5 +317,6 @@ export function createOidc(config) {
     throw toOidcError(e);
   });
   instances.set(key, entry);
+  holdLoad(config, entry.promise);
   return entry.promise;
 }

@@ -221,6 +221,24 @@ test("front-channel logout (same site): the provider's logout page logs every ta
   }),
 );
 
+test("front-channel logout (same site): the provider's page navigating away once its frames loaded does not cut the page off", { timeout: TEST_TIMEOUT }, () =>
+  scenario("same site", FRONT, async (s) => {
+    s.op.frontChannelLogoutUris = [`${s.app.origin}/t/fc.html`];
+    const tabs = await twoTabs(s);
+    // The wasm comes slowly (a slow network), the way back to the app fast: the provider's page
+    // goes to post_logout_redirect_uri as soon as its frames fire `load`, as Keycloak's does.
+    s.app.delays["/pkg/pixy_oidc_bg.wasm"] = 400;
+    const page = await s.browser.context.newPage();
+    const u = new URL(s.op.endpoints.end_session);
+    u.searchParams.set("client_id", s.op.clientId);
+    u.searchParams.set("post_logout_redirect_uri", `${s.app.origin}/silent.html`);
+    await page.goto(u.href);
+    await page.waitForURL((x) => x.href.startsWith(`${s.app.origin}/silent.html`));
+    assert.ok(s.log.some((l) => l.includes("front-channel page: done")), "the page finished before its frame's load event");
+    await allLoggedOutBy(tabs, "provider", 5_000);
+  }),
+);
+
 for (const mode of ["another site, third-party cookies allowed", "another site, third-party cookies blocked"]) {
   test(`front-channel logout (${mode}): the partitioned frame reaches no tab, and says so`, { timeout: TEST_TIMEOUT }, () =>
     scenario(mode, FRONT, async (s) => {

@@ -23,16 +23,20 @@ const TYPES = {
  *   mounts: extra URL prefix -> directory (relative to the repo root), checked before www/.
  *   extraScript: appended to /config.js.
  *   headers: added to every response, e.g. a Content-Security-Policy.
- * @returns {Promise<{ origin: string, port: number, close(): Promise<void>, requests: string[] }>}
+ *   The returned `delays` (URL path -> ms) holds back the answers for those paths (a slow network).
+ * @returns {Promise<{ origin: string, port: number, close(): Promise<void>, requests: string[],
+ *   delays: Record<string, number> }>}
  */
 export async function startAppServer(opts = {}) {
   const host = opts.host ?? "localhost";
   const mounts = { "/pkg/": "pkg", ...(opts.mounts ?? {}), "/": "www" };
   const requests = [];
+  const delays = {};
   let config = opts.config ?? {};
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
     requests.push(url.pathname + url.search);
+    if (delays[url.pathname] > 0) await new Promise((r) => setTimeout(r, Math.min(delays[url.pathname], 10_000)));
     for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
     if (url.pathname === "/config.js") {
       res.writeHead(200, { "content-type": TYPES[".js"], "cache-control": "no-store" });
@@ -70,6 +74,7 @@ export async function startAppServer(opts = {}) {
     origin: `http://${host}:${port}`,
     port,
     requests,
+    delays,
     setConfig(c) {
       config = c;
     },
