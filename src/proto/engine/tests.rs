@@ -471,13 +471,7 @@ fn a_laptop_asleep_for_8_hours_whose_grant_was_revoked_ends_the_session() {
     w.deliver(0, Event::Visible);
     w.run_for(SECOND);
     for t in 0..2 {
-        assert!(
-            !w.tabs[t].is_logged_in(),
-            "tab {t}: {}\n0: {}\n2: {}",
-            w.story(t),
-            w.story(0),
-            w.story(2)
-        );
+        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
     }
     let e = w.tabs[0].expired_events();
     assert_eq!(e.len(), 1);
@@ -560,13 +554,7 @@ fn a_logout_during_a_renewal_is_not_undone_by_the_late_answer() {
     assert_eq!(w.op.count("refresh_token"), 1);
     assert_eq!(err(&w, 1, r).code, Code::NotLoggedIn);
     for t in [1, 2] {
-        assert!(
-            !w.tabs[t].is_logged_in(),
-            "tab {t}: {}\n0: {}\n2: {}",
-            w.story(t),
-            w.story(0),
-            w.story(2)
-        );
+        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
     }
     assert!(w.tabs[1]
         .events
@@ -589,13 +577,7 @@ fn a_session_handed_over_after_a_logout_is_ignored() {
     w.command(0, Command::RenewTokens);
     w.run_for(5.0 * SECOND);
     for t in 0..3 {
-        assert!(
-            !w.tabs[t].is_logged_in(),
-            "tab {t}: {}\n0: {}\n2: {}",
-            w.story(t),
-            w.story(0),
-            w.story(2)
-        );
+        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
     }
     w.assert_clean();
 }
