@@ -134,8 +134,9 @@ fuzz_target!(|data: &[u8]| {
             b'L' => Event::LockGranted { id },
             b'Q' => Event::Locks {
                 id,
-                names: vec![format!("pixy-oidc:gen:https://op.example|app:{body}")],
+                names: Some(vec![format!("pixy-oidc:gen:https://op.example|app:{body}")]),
             },
+            b'q' => Event::Locks { id, names: None },
             b'T' => Event::Tab {
                 msg: line.get(1..).unwrap_or("").to_string(),
             },
@@ -211,7 +212,7 @@ fn answer(a: Action, body: String) -> Option<Event> {
         Action::Lock { id, .. } => Event::LockGranted { id },
         Action::QueryLocks { id, .. } => Event::Locks {
             id,
-            names: Vec::new(),
+            names: Some(Vec::new()),
         },
         Action::Post { msg, .. } => Event::Tab { msg },
         Action::PopupGo { id, .. } => Event::PopupAnswer { id, href: body },

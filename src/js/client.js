@@ -290,14 +290,15 @@ export class Shell {
         this.locks.delete(a.id);
         break;
       case "queryLocks": {
+        // null: this browser cannot tell (no Web Locks, or the query failed).
         const names = (q) => (q?.held ?? []).map((l) => l.name).filter((n) => n?.startsWith(a.prefix));
         let q;
         try {
-          q = navigator.locks.query();
+          q = navigator.locks.query().then(names, () => null);
         } catch {
-          q = Promise.resolve();
+          q = Promise.resolve(null);
         }
-        this.later(q.then(names, () => []).then((list) => ({ type: "locks", id: a.id, names: list })));
+        this.later(q.then((list) => ({ type: "locks", id: a.id, names: list })));
         break;
       }
       case "state":

@@ -253,16 +253,23 @@ function holdLoad(config, done) {
   try {
     if (window.parent === window || document.readyState === "complete" || !config?.frontChannelLogoutUri) return;
     const frame = document.createElement("iframe");
-    frame.hidden = true;
-    document.documentElement.append(frame);
-    const doc = frame.contentDocument;
-    doc.open();
+    frame.style.display = "none"; // CSSOM: allowed under a style-src policy
+    let timer;
     const release = () => {
       clearTimeout(timer);
-      doc.close();
-      frame.remove();
+      try {
+        frame.contentDocument?.close();
+      } finally {
+        frame.remove();
+      }
     };
-    const timer = setTimeout(release, 10_000);
+    try {
+      (document.body ?? document.documentElement).append(frame);
+      frame.contentDocument.open();
+    } catch {
+      return release();
+    }
+    timer = setTimeout(release, 10_000);
     done.then(release, release);
   } catch {
     // Only a head start: the start goes on without it.

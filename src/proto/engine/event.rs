@@ -163,10 +163,10 @@ pub enum Event {
         id: u32,
     },
     /// The names of the locks held by any tab of this origin that start with the prefix of
-    /// query `id`.
+    /// query `id`; `None` (`names: null`): the browser cannot tell (no Web Locks).
     Locks {
         id: u32,
-        names: Vec<String>,
+        names: Option<Vec<String>>,
     },
     /// A message from another tab of the app.
     Tab {
@@ -348,10 +348,16 @@ impl Event {
             "stored" => Event::Stored { id: f.id()? },
             "lockGranted" => Event::LockGranted { id: f.id()? },
             "locks" => {
-                let mut names = Vec::new();
-                for n in need(v.get("names").and_then(Value::as_array), "names")? {
-                    names.push(need(n.as_str(), "names")?.to_string());
-                }
+                let names = match v.get("names") {
+                    Some(Value::Null) => None,
+                    list => {
+                        let mut names = Vec::new();
+                        for n in need(list.and_then(Value::as_array), "names")? {
+                            names.push(need(n.as_str(), "names")?.to_string());
+                        }
+                        Some(names)
+                    }
+                };
                 Event::Locks { id: f.id()?, names }
             }
             "tab" => Event::Tab { msg: f.s("msg")? },

@@ -579,7 +579,7 @@ impl Engine {
             Event::Activity => self.on_activity(now, false),
             Event::Stored { id } => self.on_stored(id),
             Event::LockGranted { id } => self.on_lock(id),
-            Event::Locks { id, names } => self.on_locks(id, &names),
+            Event::Locks { id, names } => self.on_locks(id, names.as_deref()),
             Event::Tab { msg } => self.on_tab(&msg),
             Event::Timer => self.on_timer(),
             Event::Online | Event::Visible => {
@@ -1741,14 +1741,20 @@ impl Engine {
         }
     }
 
-    fn on_locks(&mut self, id: u32, names: &[String]) {
+    /// The answer to lock query `id`; `None`: this browser cannot tell (no Web Locks).
+    fn on_locks(&mut self, id: u32, names: Option<&[String]>) {
         let prefix = self.generation_prefix();
         let shared = names
+            .unwrap_or_default()
             .iter()
             .filter_map(|n| n.strip_prefix(prefix.as_str()))
             .filter_map(|n| json::number_value(n.as_bytes()))
             .fold(0.0, f64::max);
         match core::mem::replace(&mut self.flow, Flow::Idle) {
+            Flow::Handover { id: x, held } if x == id && names.is_none() => {
+                // Nothing known: the hand-over wait runs its course.
+                self.flow = Flow::Handover { id: x, held };
+            }
             Flow::Handover { id: x, held } if x == id => {
                 if shared == 0.0 {
                     self.clear_deadline(Deadline::Handover);
@@ -2324,6 +2330,7 @@ impl Engine {
             self.drop_key();
         }
         self.idle_warned = false;
+        self.share_due = false;
         self.idle_watch();
         self.advertise();
         had

@@ -247,6 +247,15 @@ impl Engine {
             .str("jwks", &self.jwks_body)
             .opt_str("jwk", if key { self.dpop_key.as_deref() } else { None })
             .opt_str("to", to)
+            // News of this tab's own (a renewal, a check), as opposed to an answer to a hello.
+            .opt_str(
+                "news",
+                if to.is_none() && kind == "session" {
+                    Some("1")
+                } else {
+                    None
+                },
+            )
             .finish();
         self.push(Action::Post { msg, key });
     }
@@ -321,6 +330,12 @@ impl Engine {
                 let to = v.str_member("n").map(str::to_string);
                 self.post_transfer_to("session", to.as_deref());
             }
+            // A page asking for the others' session hears of a logout: an answer still on its
+            // way may predate it, so from now on only a login is taken.
+            Some("logout") if matches!(self.flow, Flow::Handover { .. }) => {
+                self.debug(&["start: another tab logged out; no hand-over taken now"]);
+                self.hello.clear();
+            }
             // A tab still starting has no session to end, and its start flow (the iframe,
             // the code exchange) must not lose its answers and deadlines: it settles first.
             Some("logout") if self.started => self.on_logout_message(&v),
@@ -336,7 +351,14 @@ impl Engine {
                     // A starting page takes a login, or the answer to its own hello: news of a
                     // renewal sent before the other tab heard of a logout must not log it in.
                     Flow::Handover { .. } => {
-                        let mine = v.str_member("to") == Some(self.hello.as_str());
+                        // The answer to this page's hello; or one without `to` and not news,
+                        // which only a tab running an older version of the library sends.
+                        let to = v.str_member("to");
+                        let mine = !self.hello.is_empty()
+                            && match to {
+                                Some(to) => to == self.hello,
+                                None => v.get("news").is_none(),
+                            };
                         if (login || mine) && self.adopt(&v, false) {
                             self.clear_deadline(Deadline::Handover);
                             self.ready(Some("otherTab"));

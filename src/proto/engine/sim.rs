@@ -1081,6 +1081,7 @@ impl World {
                     .filter(|l| l.granted && l.name.starts_with(&prefix))
                     .map(|l| l.name.clone())
                     .collect();
+                let names = Some(names);
                 self.event_later(0.0, t, page, Event::Locks { id, names });
             }
             Action::State { claims } => self.tabs[t].claims = claims,

@@ -680,8 +680,9 @@ fn malformed_events_are_errors_not_panics() {
         Event::LockGranted { id: 77 },
         Event::Locks {
             id: 3,
-            names: vec![String::from("pixy-oidc:gen:x:1e999")],
+            names: Some(vec![String::from("pixy-oidc:gen:x:1e999")]),
         },
+        Event::Locks { id: 3, names: None },
         Event::Tab {
             msg: String::from("{\"t\":\"session\",\"s\":\"{}\"}"),
         },
@@ -737,25 +738,7 @@ fn a_login_elsewhere_while_a_renewal_finishes_does_not_wedge_the_renewals() {
         w.run_for(1.0);
         assert!(w.now < T0 + HOUR, "{}", w.story(0));
     }
-    let claims = format!(
-        "{{\"iss\":\"{ISSUER}\",\"sub\":\"bob\",\"aud\":\"{CLIENT}\",\"exp\":{},\"iat\":{}}}",
-        (w.now / SECOND).floor() + 300.0,
-        (w.now / SECOND).floor()
-    );
-    let session = json::ObjectWriter::new()
-        .str("access_token", "bob-at")
-        .str("id_token", "x.y.z")
-        .str("refresh_token", "bob-rt")
-        .str("claims", &claims)
-        .num("generation", 7.0)
-        .num("access_expires_at_ms", w.now + 60.0 * SECOND)
-        .finish();
-    let msg = json::ObjectWriter::new()
-        .str("t", "login")
-        .str("s", &session)
-        .str("meta", &sim::Provider::discovery())
-        .str("jwks", &sim::Provider::jwks())
-        .finish();
+    let msg = session_message(&w, "login", &[]);
     w.deliver(0, Event::Tab { msg });
     w.run_for(SECOND);
     ok(&w, 0, r);
@@ -826,6 +809,139 @@ fn a_new_tab_waits_for_a_slow_tab_that_holds_a_session_but_not_for_ever() {
         w.op.requests.iter().any(|(tab, _)| *tab == c),
         "restored at the provider"
     );
+}
+
+#[test]
+fn a_start_that_hears_of_a_logout_takes_no_answer_sent_before_it() {
+    // Tab 2 starts and asks; tab 1 logs out right after; tab 0 answers tab 2 before it hears
+    // of the logout. Tab 2 must not be the one tab left logged in.
+    let mut w = logged_in(3600.0);
+    more_tabs(&mut w, 1);
+    w.post_delay_ms = 300.0;
+    let c = w.open(PAGE);
+    w.run_for(1.0);
+    w.command(1, Command::Logout { redirect_to: None });
+    w.run_for(5.0 * SECOND);
+    for t in 0..3 {
+        assert!(!w.tabs[t].is_logged_in(), "tab {t}: {}", w.story(t));
+    }
+    assert!(w
+        .story(c)
+        .contains("another tab logged out; no hand-over taken now"));
+}
+
+/// A session message as another tab sends it (`extra`: more members, e.g. `to` or `news`).
+fn session_message(w: &World, kind: &str, extra: &[(&str, &str)]) -> String {
+    let claims = format!(
+        "{{\"iss\":\"{ISSUER}\",\"sub\":\"bob\",\"aud\":\"{CLIENT}\",\"exp\":{},\"iat\":{}}}",
+        (w.now / SECOND).floor() + 300.0,
+        (w.now / SECOND).floor()
+    );
+    let session = json::ObjectWriter::new()
+        .str("access_token", "bob-at")
+        .str("id_token", "x.y.z")
+        .str("refresh_token", "bob-rt")
+        .str("claims", &claims)
+        .num("generation", 7.0)
+        .num("access_expires_at_ms", w.now + 60.0 * SECOND)
+        .finish();
+    let mut m = json::ObjectWriter::new()
+        .str("t", kind)
+        .str("s", &session)
+        .str("meta", &sim::Provider::discovery())
+        .str("jwks", &sim::Provider::jwks());
+    for (k, v) in extra {
+        m = m.str(k, v);
+    }
+    m.finish()
+}
+
+#[test]
+fn a_starting_tab_takes_an_older_versions_answer_but_not_another_tabs_news() {
+    // Tab 0's answers never arrive in time (its messages take a minute); tab 1 starts.
+    let mut w = logged_in(3600.0);
+    w.post_delay_ms = 60_000.0;
+    let b = w.open(PAGE);
+    w.run_for(10.0);
+    // A renewal's news and an answer to another page's hello: not for this start.
+    let news = session_message(&w, "session", &[("news", "1")]);
+    w.deliver(b, Event::Tab { msg: news });
+    let other = session_message(&w, "session", &[("to", "someone-else")]);
+    w.deliver(b, Event::Tab { msg: other });
+    w.run_for(10.0);
+    assert!(w.result(b, 0).is_none(), "{}", w.story(b));
+    // An answer without `to` or `news`: a tab running an older version of the library.
+    let old = session_message(&w, "session", &[]);
+    w.deliver(b, Event::Tab { msg: old });
+    w.run_for(10.0);
+    assert_eq!(
+        ok(&w, b, 0),
+        "{\"restoredVia\":\"otherTab\"}",
+        "{}",
+        w.story(b)
+    );
+}
+
+#[test]
+fn how_long_a_start_waits_for_a_hand_over_depends_on_what_the_locks_tell() {
+    let start = |held: Option<Vec<String>>| {
+        let mut e = Engine::new(Box::new(|b: &mut [u8]| {
+            b.fill(7);
+            true
+        }));
+        e.handle(
+            T0,
+            Event::Start {
+                config: config(),
+                href: String::from(PAGE),
+                stored: Vec::new(),
+                secure: true,
+                held,
+                embedder: None,
+            },
+        )
+        .unwrap();
+        let query = e.take_actions().iter().find_map(|a| match a {
+            Action::QueryLocks { id, .. } => Some(*id),
+            _ => None,
+        });
+        (e, query)
+    };
+    let discovery = |e: &mut Engine| {
+        e.take_actions()
+            .iter()
+            .any(|x| matches!(x, Action::Fetch { url, .. } if url.ends_with("/.well-known/openid-configuration")))
+    };
+    // A tab holds a session (known before the start): up to a second for its answer.
+    let (e, _) = start(Some(vec![format!("pixy-oidc:gen:{ISSUER}|{CLIENT}:3")]));
+    assert_eq!(e.wake_at(), Some(T0 + HANDOVER_HELD_MS));
+    // Not known before; the lock manager then says a tab holds one: the longer wait.
+    let (mut e, q) = start(None);
+    assert_eq!(e.wake_at(), Some(T0 + HANDOVER_WAIT_MS));
+    let names = Some(vec![format!("pixy-oidc:gen:{ISSUER}|{CLIENT}:3")]);
+    e.handle(
+        T0 + 2.0,
+        Event::Locks {
+            id: q.unwrap(),
+            names,
+        },
+    )
+    .unwrap();
+    assert_eq!(e.wake_at(), Some(T0 + 2.0 + HANDOVER_HELD_MS));
+    assert!(!discovery(&mut e));
+    // No Web Locks (names unknown): the short wait runs its course, then the provider.
+    let (mut e, q) = start(None);
+    e.handle(
+        T0 + 1.0,
+        Event::Locks {
+            id: q.unwrap(),
+            names: None,
+        },
+    )
+    .unwrap();
+    assert!(!discovery(&mut e), "still waiting for a hand-over");
+    e.handle(T0 + HANDOVER_WAIT_MS, Event::Timer).unwrap();
+    assert!(discovery(&mut e), "then asks the provider");
 }
 
 // Found by review: each of these failed before its fix.
