@@ -344,7 +344,11 @@ export async function startProvider(opts = {}) {
       if (p.code_verifier) entry.code_verifier = p.code_verifier;
       entry.dpop = dpop;
       if (ctx.status >= 400) entry.error = ctx.body?.error;
-      else entry.token_type = ctx.body?.token_type;
+      else {
+        entry.token_type = ctx.body?.token_type;
+        // What it issued, for tests that look for these tokens where they must not be.
+        entry.issued = { access_token: ctx.body?.access_token, id_token: ctx.body?.id_token, refresh_token: ctx.body?.refresh_token };
+      }
       tokenRequests.push(entry);
     } else if (path === "/request" && ctx.method === "POST") {
       // The form as the client sent it (oidc-provider adds dpop_jkt to its params from the proof).
