@@ -882,36 +882,45 @@ fn a_starting_tab_takes_an_older_versions_answer_but_not_another_tabs_news() {
     );
 }
 
+/// An engine started on `PAGE` at `T0`, with the locks held just before (`None`: unknown).
+fn engine_started(held: Option<Vec<String>>) -> Engine {
+    let mut e = Engine::new(Box::new(|b: &mut [u8]| {
+        b.fill(7);
+        true
+    }));
+    e.handle(
+        T0,
+        Event::Start {
+            config: config(),
+            href: String::from(PAGE),
+            stored: Vec::new(),
+            secure: true,
+            held,
+            embedder: None,
+        },
+    )
+    .unwrap();
+    e
+}
+
+/// Whether the actions ask the provider for its discovery document.
+fn asks_discovery(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|x| matches!(x, Action::Fetch { url, .. } if url.ends_with("/.well-known/openid-configuration")))
+}
+
 #[test]
 fn how_long_a_start_waits_for_a_hand_over_depends_on_what_the_locks_tell() {
     let start = |held: Option<Vec<String>>| {
-        let mut e = Engine::new(Box::new(|b: &mut [u8]| {
-            b.fill(7);
-            true
-        }));
-        e.handle(
-            T0,
-            Event::Start {
-                config: config(),
-                href: String::from(PAGE),
-                stored: Vec::new(),
-                secure: true,
-                held,
-                embedder: None,
-            },
-        )
-        .unwrap();
+        let mut e = engine_started(held);
         let query = e.take_actions().iter().find_map(|a| match a {
             Action::QueryLocks { id, .. } => Some(*id),
             _ => None,
         });
         (e, query)
     };
-    let discovery = |e: &mut Engine| {
-        e.take_actions()
-            .iter()
-            .any(|x| matches!(x, Action::Fetch { url, .. } if url.ends_with("/.well-known/openid-configuration")))
-    };
+    let discovery = |e: &mut Engine| asks_discovery(&e.take_actions());
     // A tab holds a session (known before the start): up to a second for its answer.
     let (e, _) = start(Some(vec![format!("pixy-oidc:gen:{ISSUER}|{CLIENT}:3")]));
     assert_eq!(e.wake_at(), Some(T0 + HANDOVER_HELD_MS));
@@ -1023,34 +1032,13 @@ fn a_renewal_iframe_stuck_on_a_provider_page_is_a_passing_fault() {
 
 #[test]
 fn the_locks_held_before_the_start_decide_whether_to_wait_for_a_hand_over() {
-    let start = |held: Vec<String>| {
-        let mut e = Engine::new(Box::new(|b: &mut [u8]| {
-            b.fill(7);
-            true
-        }));
-        e.handle(
-            T0,
-            Event::Start {
-                config: config(),
-                href: String::from(PAGE),
-                stored: Vec::new(),
-                secure: true,
-                held: Some(held),
-                embedder: None,
-            },
-        )
-        .unwrap();
-        e.take_actions()
-    };
+    let start = |held: Vec<String>| engine_started(Some(held)).take_actions();
     let posts = |a: &[Action]| {
         a.iter()
             .filter(|x| matches!(x, Action::Post { .. }))
             .count()
     };
-    let discovery = |a: &[Action]| {
-        a.iter()
-            .any(|x| matches!(x, Action::Fetch { url, .. } if url.ends_with("/.well-known/openid-configuration")))
-    };
+    let discovery = asks_discovery;
     // No tab holds a session (only unrelated locks): the provider is asked at once.
     let alone = start(vec![String::from("someone-else's-lock")]);
     assert_eq!(posts(&alone), 0, "no hello: nobody can answer");
